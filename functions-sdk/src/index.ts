@@ -1,0 +1,41 @@
+export { collectionSource } from "./connector/collection-source.js";
+export type { GeneratorOptions } from "./connector/generator-source.js";
+export { generatorSource } from "./connector/generator-source.js";
+export type { SensorReading, SensorSourceOptions } from "./connector/sensor-source.js";
+export { sensorSource } from "./connector/sensor-source.js";
+export type * from "./connector/sink.js";
+export { collectSink } from "./connector/sink.js";
+export type * from "./connector/source.js";
+export { describeRecord, InvalidJobError, KeyflowError } from "./errors.js";
+export type { Collector, OutputTag } from "./function/collector.js";
+
+export { outputTag } from "./function/collector.js";
+export type * from "./function/functions.js";
+export type { RichFunction, RuntimeContext } from "./function/runtime-context.js";
+export type {
+  BroadcastConnectedStream,
+  BroadcastStream,
+  ConnectedStreams,
+  KeyedBroadcastConnectedStream,
+  KeyedConnectedStreams,
+} from "./job/connected-streams.js";
+export type { DataStream, KeyedStream, NumericField, OperatorStream, SinkOperator } from "./job/data-stream.js";
+export type { JobDefinition, JobOptions } from "./job/define-job.js";
+export { defineJob, isJobDefinition } from "./job/define-job.js";
+export type { StreamEnvironment } from "./job/environment.js";
+export type {
+  ChainingStrategy,
+  EdgeSpec,
+  JobGraph,
+  OperatorKind,
+  OperatorNode,
+  OperatorSpec,
+  PartitionerSpec,
+} from "./job/graph.js";
+export { KEYED_KINDS } from "./job/graph.js";
+export type { Key, KeyPrimitive, KeySelector } from "./key.js";
+export type * from "./state/descriptors.js";
+export { aggregatingState, listState, mapState, reducingState, valueState } from "./state/descriptors.js";
+export type * from "./state/handles.js";
+export type { StateTtl } from "./state/ttl.js";
+export { SeededRandom } from "./util/random.js";

@@ -1,0 +1,111 @@
+import type { MessagePort } from "node:worker_threads";
+import { decodeElement, encodeElement } from "../codec/element-codec.js";
+import type { StreamElement } from "../element/stream-element.js";
+import type { ChannelReader, InputGate } from "./channel.js";
+import { CreditedWriter } from "./credited-writer.js";
+
+/**
+ * One MessagePort between two threads of a process, shared by every channel between them.
+ * Elements travel msgpackr-encoded in a transferred ArrayBuffer (no structured clone of
+ * records); credits travel back in batches, flushed once per scheduling slice.
+ */
+export class PortLink {
+  private readonly writers = new Map<number, PortChannelWriter>();
+  private readonly readers = new Map<number, { gate: InputGate; inputChannel: number }>();
+  private pendingCredits: number[] = [];
+
+  constructor(private readonly port: MessagePort) {
+    port.on("message", (message: PortMessage) => this.receive(message));
+  }
+
+  /** @internal */
+  registerWriter(writer: PortChannelWriter): void {
+    this.writers.set(writer.channelId, writer);
+  }
+
+  /** Routes elements of `channelId` arriving on this port to the consumer's gate. */
+  registerReader(channelId: number, gate: InputGate, inputChannel: number): void {
+    this.readers.set(channelId, { gate, inputChannel });
+  }
+
+  /** @internal */
+  postElement(channelId: number, element: StreamElement): void {
+    // msgpackr returns a view into its reusable buffer: copy before transferring.
+    const bytes = encodeElement(element).slice();
+    this.port.postMessage({ c: channelId, b: bytes }, [bytes.buffer]);
+  }
+
+  /** @internal */
+  addCredit(channelId: number): void {
+    this.pendingCredits.push(channelId);
+  }
+
+  /** Sends the credits returned since the last flush, in one message. */
+  flushCredits(): void {
+    if (this.pendingCredits.length === 0) return;
+    this.port.postMessage({ k: this.pendingCredits });
+    this.pendingCredits = [];
+  }
+
+  private receive(message: PortMessage): void {
+    if (message.k !== undefined) {
+      for (const channelId of message.k) this.writers.get(channelId)?.grant(1);
+      return;
+    }
+    const reader = this.readers.get(message.c as number);
+    if (reader === undefined) return;
+    reader.gate.deliver(reader.inputChannel, decodeElement(message.b as Uint8Array));
+  }
+
+  close(): void {
+    this.port.close();
+  }
+}
+
+interface PortMessage {
+  /** Channel of an element. */
+  readonly c?: number;
+  /** The encoded element. */
+  readonly b?: Uint8Array;
+  /** Channels granted one credit each (a channel appears once per credit). */
+  readonly k?: number[];
+}
+
+/** The producer end of a channel whose consumer is on another thread. */
+export class PortChannelWriter extends CreditedWriter {
+  constructor(
+    channelId: number,
+    private readonly link: PortLink,
+    credit: number,
+  ) {
+    super(channelId, credit);
+    link.registerWriter(this);
+  }
+
+  protected transmit(element: StreamElement): void {
+    this.link.postElement(this.channelId, element);
+  }
+
+  /** @internal */
+  grant(n: number): void {
+    this.addCredit(n);
+  }
+}
+
+/** The consumer end of a channel whose producer is on another thread. */
+export class PortChannelReader implements ChannelReader {
+  constructor(
+    readonly channelId: number,
+    private readonly link: PortLink,
+    gate: InputGate,
+    inputChannel: number,
+  ) {
+    link.registerReader(channelId, gate, inputChannel);
+  }
+
+  release(): void {
+    this.link.addCredit(this.channelId);
+  }
+
+  close(): void {}
+}

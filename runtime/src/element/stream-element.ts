@@ -1,0 +1,41 @@
+/**
+ * What flows through channels and mailboxes, in order. A channel never reorders elements: a
+ * watermark, barrier or end-of-input is delivered after every record sent before it.
+ */
+
+/**
+ * A batch of records, with their event timestamps when they have one (NaN where a record has
+ * none). Batches are the unit of transfer and of credit; records inside a batch are processed
+ * by plain synchronous calls.
+ */
+export interface RecordBatch {
+  readonly kind: "records";
+  readonly values: unknown[];
+  /** Parallel to `values`; undefined when no record of the batch has a timestamp. */
+  readonly timestamps: number[] | undefined;
+}
+
+/** Event time has reached `timestamp`: no record with a smaller timestamp should follow. */
+export interface Watermark {
+  readonly kind: "watermark";
+  readonly timestamp: number;
+}
+
+/** Marks the cut of checkpoint `checkpointId` in a channel. */
+export interface Barrier {
+  readonly kind: "barrier";
+  readonly checkpointId: number;
+  readonly timestamp: number;
+}
+
+/** The producer of this channel will send nothing more. */
+export interface EndOfInput {
+  readonly kind: "end";
+}
+
+export type StreamElement = RecordBatch | Watermark | Barrier | EndOfInput;
+
+export const END_OF_INPUT: EndOfInput = Object.freeze({ kind: "end" });
+
+/** The watermark sent at end of input: event time is complete. */
+export const MAX_WATERMARK = Number.MAX_SAFE_INTEGER;

@@ -1,0 +1,106 @@
+import { availableParallelism } from "node:os";
+import type { JobDefinition } from "@keyflow/functions-sdk";
+import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
+import { JobCancelledError, JobFailedError } from "../node/errors.js";
+import { jobModuleUrl, loadJob } from "../node/load-job.js";
+import { type HostOutcome, ShardHost } from "../node/shard-host.js";
+import { runOnWorkers } from "../node/worker-pool.js";
+import { buildExecutionPlan } from "../plan/execution-plan.js";
+import { type Clock, systemClock } from "../time/clock.js";
+import { type JobResult, ResultBuffer } from "./job-result.js";
+
+export interface ExecuteOptions {
+  /** Parallelism of operators that set none (overrides the job's default). */
+  readonly parallelism?: number;
+  /**
+   * Worker threads. 0 runs every shard on the calling thread. Default: for a job module, one per
+   * core up to the job's highest parallelism (0 when that is 1); for a job definition, 0.
+   */
+  readonly workers?: number;
+  /** Records per batch on channels. Default 1000. */
+  readonly batchSize?: number;
+  /** Longest a partial batch waits while its shard is busy, in ms. Default 10. */
+  readonly bufferTimeoutMs?: number;
+  /** Credit per channel, in batches. Default 8. */
+  readonly credit?: number;
+  /** Processing time (only with workers: 0; worker threads use the system clock). */
+  readonly clock?: Clock;
+  /** Aborting cancels the job; `execute` then rejects with JobCancelledError. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs a job embedded in this process and resolves with its result when every source ended and
+ * end-of-input reached every sink. Rejects with JobFailedError naming the operator, shard and
+ * record when a shard fails; nothing is left running either way.
+ *
+ * A job definition runs on the calling thread (it has no module to load in workers); pass the
+ * job module's path or URL to run on worker threads:
+ * `await execute("./dist/jobs/max-temperature.js", { parallelism: 2 })`.
+ */
+export async function execute(job: JobDefinition | string | URL, options: ExecuteOptions = {}): Promise<JobResult> {
+  const started = performance.now();
+  const results = new ResultBuffer();
+  const batchSize = options.batchSize ?? 1000;
+  const bufferTimeoutMs = options.bufferTimeoutMs ?? 10;
+  const credit = options.credit ?? DEFAULT_CHANNEL_CREDIT;
+  const planOptions = options.parallelism === undefined ? {} : { parallelism: options.parallelism };
+  const definition = typeof job === "object" && !(job instanceof URL) ? job : await loadJob(job);
+  const plan = buildExecutionPlan(definition.build(), planOptions);
+  const widest = Math.max(...plan.vertices.map((v) => v.parallelism));
+  const isModule = typeof job === "string" || job instanceof URL;
+  const workers = options.workers ?? (isModule && widest > 1 ? Math.min(availableParallelism(), widest) : 0);
+  if (workers > 0 && !isModule) {
+    throw new TypeError("execute(): worker threads need the job's module path or URL, not a job definition");
+  }
+
+  let outcome: HostOutcome;
+  if (workers === 0) {
+    const host = new ShardHost({
+      job: definition,
+      planOptions,
+      location: { node: 0, thread: 0 },
+      nodes: 1,
+      threadsPerNode: 1,
+      clock: options.clock ?? systemClock,
+      results,
+      batchSize,
+      bufferTimeoutMs,
+      credit,
+    });
+    const onAbort = () => host.cancel();
+    options.signal?.addEventListener("abort", onAbort);
+    const aborted = new Promise<HostOutcome>((resolve) =>
+      options.signal?.addEventListener("abort", () =>
+        resolve({
+          kind: "failed",
+          error: {
+            code: "JOB_CANCELLED",
+            name: "JobCancelledError",
+            message: "cancelled",
+            stack: undefined,
+            details: {},
+          },
+        }),
+      ),
+    );
+    outcome = await Promise.race([host.run(), aborted]);
+    options.signal?.removeEventListener("abort", onAbort);
+  } else {
+    outcome = await runOnWorkers({
+      moduleUrl: jobModuleUrl(job as string | URL),
+      planOptions,
+      threads: workers,
+      batchSize,
+      bufferTimeoutMs,
+      credit,
+      results,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+  if (outcome.kind === "failed") {
+    if (outcome.error.code === "JOB_CANCELLED") throw new JobCancelledError(definition.name);
+    throw new JobFailedError(definition.name, outcome.error);
+  }
+  return results.toResult(definition.name, performance.now() - started);
+}

@@ -1,0 +1,12 @@
+export type { ExecuteOptions } from "./embedded/execute.js";
+export { execute } from "./embedded/execute.js";
+export type { JobResult } from "./embedded/job-result.js";
+export { JobCancelledError, JobFailedError } from "./node/errors.js";
+export { JobModuleError, loadJob } from "./node/load-job.js";
+export { UserFunctionError } from "./operator/errors.js";
+export { PartitionOutOfRangeError } from "./partition/errors.js";
+export type { KeyGroupRange } from "./partition/key-groups.js";
+export { keyGroupOf, keyGroupRangeOf, shardOfKey, shardOfKeyGroup } from "./partition/key-groups.js";
+export type { Clock } from "./time/clock.js";
+export { SimulatedClock, systemClock } from "./time/clock.js";
+export type { SerializedError } from "./util/serialized-error.js";

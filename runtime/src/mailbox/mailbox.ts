@@ -1,0 +1,53 @@
+import type { StreamElement } from "../element/stream-element.js";
+
+/**
+ * The ordered queue of a shard: elements from all its input channels, each tagged with the
+ * channel it came on, taken one at a time and run to completion. Single-threaded: put and take
+ * happen on the shard's thread. Two parallel arrays with a moving head, so steady state
+ * allocates nothing per element.
+ */
+export class Mailbox {
+  private channels: number[] = [];
+  private elements: StreamElement[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.elements.length - this.head;
+  }
+
+  isEmpty(): boolean {
+    return this.head === this.elements.length;
+  }
+
+  put(channel: number, element: StreamElement): void {
+    this.channels.push(channel);
+    this.elements.push(element);
+  }
+
+  /** Channel of the next element; call before `take`. */
+  peekChannel(): number {
+    return this.channels[this.head] as number;
+  }
+
+  take(): StreamElement {
+    const element = this.elements[this.head] as StreamElement;
+    (this.elements as unknown[])[this.head] = undefined;
+    this.head++;
+    if (this.head === this.elements.length) {
+      this.head = 0;
+      this.elements.length = 0;
+      this.channels.length = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.elements.length) {
+      this.elements = this.elements.slice(this.head);
+      this.channels = this.channels.slice(this.head);
+      this.head = 0;
+    }
+    return element;
+  }
+
+  clear(): void {
+    this.channels = [];
+    this.elements = [];
+    this.head = 0;
+  }
+}

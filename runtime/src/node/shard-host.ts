@@ -1,0 +1,177 @@
+import type { JobDefinition, OperatorNode } from "@keyflow/functions-sdk";
+import type { ChannelReader, ChannelWriter, InputGate } from "../channel/channel.js";
+import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
+import { LocalChannel } from "../channel/local-channel.js";
+import { MailboxScheduler } from "../mailbox/mailbox-scheduler.js";
+import type { ResultCollector } from "../operator/operator.js";
+import { buildExecutionPlan, type ExecutionPlan, type PlanChannel, type PlanOptions } from "../plan/execution-plan.js";
+import { placeShard, type ShardLocation, sameLocation } from "../plan/placement.js";
+import { Shard } from "../shard/shard.js";
+import type { Clock } from "../time/clock.js";
+import { type SerializedError, serializeError } from "../util/serialized-error.js";
+
+/** Makes the ends of channels whose other end is elsewhere (another thread, another node). */
+export interface RemoteChannelFactory {
+  writer(channel: PlanChannel, target: ShardLocation, credit: number): ChannelWriter;
+  reader(channel: PlanChannel, source: ShardLocation, gate: InputGate, credit: number): ChannelReader;
+}
+
+export interface ShardHostOptions {
+  readonly job: JobDefinition;
+  readonly planOptions: PlanOptions;
+  /** This thread's place. */
+  readonly location: ShardLocation;
+  readonly nodes: number;
+  readonly threadsPerNode: number;
+  readonly clock: Clock;
+  readonly results: ResultCollector;
+  readonly batchSize: number;
+  readonly bufferTimeoutMs: number;
+  readonly credit?: number;
+  /** Channels to other threads of this process. */
+  readonly crossThread?: RemoteChannelFactory;
+  /** Channels to other nodes. */
+  readonly crossNode?: RemoteChannelFactory;
+}
+
+/** What a host reports when its shards are done. */
+export type HostOutcome = { readonly kind: "finished" } | { readonly kind: "failed"; readonly error: SerializedError };
+
+/**
+ * Hosts the shards placed on one thread: builds the plan (the same on every thread), creates
+ * its shards with their own function instances, wires every channel that touches them, and
+ * runs them on one mailbox scheduler. `run()` resolves when its shards finished or one failed.
+ */
+export class ShardHost {
+  readonly plan: ExecutionPlan;
+  readonly shards: Shard[] = [];
+  readonly scheduler = new MailboxScheduler();
+  private finished = 0;
+  private settle: ((outcome: HostOutcome) => void) | undefined;
+  private readonly outcome: Promise<HostOutcome>;
+  private readonly closers: Array<() => void> = [];
+
+  constructor(private readonly options: ShardHostOptions) {
+    this.plan = buildExecutionPlan(options.job.build(), options.planOptions);
+    this.outcome = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+    this.scheduler.onError = (runnable, error) => (runnable as Shard).fail(error);
+    this.createShards();
+  }
+
+  private locationOf(shardIndex: number): ShardLocation {
+    return placeShard(shardIndex, this.options.nodes, this.options.threadsPerNode);
+  }
+
+  private createShards(): void {
+    const { plan, options } = this;
+    const here = options.location;
+    const byKey = new Map<string, Shard>();
+    for (const vertex of plan.vertices) {
+      for (let index = 0; index < vertex.parallelism; index++) {
+        if (!sameLocation(this.locationOf(index), here)) continue;
+        // Each shard builds the job anew, so the user's function objects are its own.
+        const nodes: readonly OperatorNode[] = options.job.build().nodes;
+        const shard = new Shard({
+          plan,
+          vertex,
+          index,
+          nodes,
+          scheduler: this.scheduler,
+          clock: options.clock,
+          results: options.results,
+          batchSize: options.batchSize,
+          bufferTimeoutMs: options.bufferTimeoutMs,
+          onFinished: () => this.shardFinished(),
+          onFailed: (_shard, error) => this.shardFailed(error),
+        });
+        this.shards.push(shard);
+        byKey.set(`${vertex.id}.${index}`, shard);
+      }
+    }
+
+    const credit = options.credit ?? DEFAULT_CHANNEL_CREDIT;
+    const readers = new Map<Shard, ChannelReader[]>();
+    const writers = new Map<Shard, ChannelWriter[][]>();
+    for (const shard of this.shards) {
+      readers.set(shard, new Array((plan.inputsOf[shard.vertex.id]?.[shard.index] ?? []).length));
+      writers.set(
+        shard,
+        shard.vertex.outEdges.map(
+          (_edge, slot) => new Array(plan.outputsOf[shard.vertex.id]?.[shard.index]?.[slot]?.length ?? 0),
+        ),
+      );
+    }
+    for (const channel of plan.channels) {
+      const edge = plan.edges[channel.edge];
+      if (edge === undefined) continue;
+      const source = byKey.get(`${edge.sourceVertex}.${channel.sourceShard}`);
+      const target = byKey.get(`${edge.targetVertex}.${channel.targetShard}`);
+      if (source === undefined && target === undefined) continue;
+      const slot = plan.vertices[edge.sourceVertex]?.outEdges.indexOf(edge) ?? -1;
+      if (source !== undefined && target !== undefined) {
+        const local = new LocalChannel(channel.id, target, channel.inputChannel, credit);
+        (writers.get(source) as ChannelWriter[][])[slot]![channel.outputSlot] = local;
+        (readers.get(target) as ChannelReader[])[channel.inputChannel] = local;
+        continue;
+      }
+      const sourceLocation = this.locationOf(channel.sourceShard);
+      const targetLocation = this.locationOf(channel.targetShard);
+      if (source !== undefined) {
+        const factory = this.factoryFor(targetLocation);
+        (writers.get(source) as ChannelWriter[][])[slot]![channel.outputSlot] = factory.writer(
+          channel,
+          targetLocation,
+          credit,
+        );
+      } else if (target !== undefined) {
+        const factory = this.factoryFor(sourceLocation);
+        (readers.get(target) as ChannelReader[])[channel.inputChannel] = factory.reader(
+          channel,
+          sourceLocation,
+          target,
+          credit,
+        );
+      }
+    }
+    for (const shard of this.shards) shard.attach(readers.get(shard) ?? [], writers.get(shard) ?? []);
+  }
+
+  private factoryFor(other: ShardLocation): RemoteChannelFactory {
+    const factory = other.node === this.options.location.node ? this.options.crossThread : this.options.crossNode;
+    if (factory === undefined) {
+      throw new Error(`no channel factory for a channel to node ${other.node} thread ${other.thread}`);
+    }
+    return factory;
+  }
+
+  /** Runs something when the host stops (closing links). */
+  onClose(closer: () => void): void {
+    this.closers.push(closer);
+  }
+
+  /** Starts every shard; resolves when all finished or one failed. */
+  run(): Promise<HostOutcome> {
+    if (this.shards.length === 0) this.settle?.({ kind: "finished" });
+    for (const shard of this.shards) void shard.start();
+    return this.outcome;
+  }
+
+  cancel(): void {
+    this.scheduler.stop();
+    for (const shard of this.shards) shard.cancel();
+    for (const closer of this.closers) closer();
+  }
+
+  private shardFinished(): void {
+    this.finished++;
+    if (this.finished === this.shards.length) this.settle?.({ kind: "finished" });
+  }
+
+  private shardFailed(error: Error): void {
+    this.settle?.({ kind: "failed", error: serializeError(error) });
+    this.settle = undefined;
+    this.cancel();
+  }
+}

@@ -1,0 +1,64 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { PortChannelReader, PortChannelWriter, PortLink } from "../channel/port-channel.js";
+import { systemClock } from "../time/clock.js";
+import { serializeError } from "../util/serialized-error.js";
+import { loadJob } from "./load-job.js";
+import { type RemoteChannelFactory, ShardHost } from "./shard-host.js";
+import type { FromWorker, ToWorker, WorkerSetup } from "./worker-protocol.js";
+
+/**
+ * The body of a worker thread: load the job module, host the shards placed on this thread,
+ * link to the other threads by MessagePort, and report results and the outcome to the parent.
+ */
+const setup = workerData as WorkerSetup;
+const parent = parentPort;
+if (parent === null) throw new Error("worker-entry must run in a worker thread");
+const post = (message: FromWorker) => parent.postMessage(message);
+
+try {
+  const job = await loadJob(setup.moduleUrl);
+  const links = new Map<number, PortLink>();
+  for (const { peer, port } of setup.links) links.set(peer, new PortLink(port));
+  const linkTo = (thread: number): PortLink => {
+    const link = links.get(thread);
+    if (link === undefined) throw new Error(`no port to thread ${thread}`);
+    return link;
+  };
+  const crossThread: RemoteChannelFactory = {
+    writer: (channel, target, credit) => new PortChannelWriter(channel.id, linkTo(target.thread), credit),
+    reader: (channel, source, gate) =>
+      new PortChannelReader(channel.id, linkTo(source.thread), gate, channel.inputChannel),
+  };
+  const host = new ShardHost({
+    job,
+    planOptions: setup.planOptions,
+    location: { node: setup.node, thread: setup.thread },
+    nodes: setup.nodes,
+    threadsPerNode: setup.threads,
+    clock: systemClock,
+    results: { add: (sink, shard, values) => post({ type: "collect", sink, shard, values }) },
+    batchSize: setup.batchSize,
+    bufferTimeoutMs: setup.bufferTimeoutMs,
+    credit: setup.credit,
+    crossThread,
+  });
+  host.scheduler.afterTick(() => {
+    for (const link of links.values()) link.flushCredits();
+  });
+  host.onClose(() => {
+    for (const link of links.values()) link.close();
+  });
+  parent.on("message", (message: ToWorker) => {
+    if (message.type === "start") {
+      void host.run().then((outcome) => {
+        for (const link of links.values()) link.flushCredits();
+        post({ type: "outcome", outcome });
+      });
+    } else if (message.type === "cancel") {
+      host.cancel();
+    }
+  });
+  post({ type: "ready" });
+} catch (error) {
+  post({ type: "outcome", outcome: { kind: "failed", error: serializeError(error) } });
+}

@@ -1,0 +1,102 @@
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import type { ResultCollector } from "../operator/operator.js";
+import type { PlanOptions } from "../plan/execution-plan.js";
+import { serializeError } from "../util/serialized-error.js";
+import type { HostOutcome } from "./shard-host.js";
+import type { FromWorker, WorkerSetup } from "./worker-protocol.js";
+
+export interface WorkerPoolOptions {
+  readonly moduleUrl: string;
+  readonly planOptions: PlanOptions;
+  readonly threads: number;
+  readonly batchSize: number;
+  readonly bufferTimeoutMs: number;
+  readonly credit: number;
+  readonly results: ResultCollector;
+  readonly signal?: AbortSignal;
+}
+
+const ENTRY = new URL("./worker-entry.js", import.meta.url);
+
+/**
+ * Runs a job's shards on a pool of worker threads of this process, one MessagePort between every
+ * two threads. Resolves with the first failure, or "finished" once every thread's shards are done;
+ * the workers are terminated either way, so nothing is left running.
+ */
+export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
+  const { threads } = options;
+  const ports: Array<Array<{ peer: number; port: MessagePort }>> = Array.from({ length: threads }, () => []);
+  for (let a = 0; a < threads; a++) {
+    for (let b = a + 1; b < threads; b++) {
+      const { port1, port2 } = new MessageChannel();
+      ports[a]?.push({ peer: b, port: port1 });
+      ports[b]?.push({ peer: a, port: port2 });
+    }
+  }
+
+  return new Promise<HostOutcome>((resolve) => {
+    const workers: Worker[] = [];
+    let ready = 0;
+    let finished = 0;
+    let settled = false;
+    const settle = (outcome: HostOutcome) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener("abort", onAbort);
+      // Let workers drain stdout (print sinks) before stopping them.
+      void Promise.all(workers.map((worker) => worker.terminate())).then(() => resolve(outcome));
+    };
+    const onAbort = () =>
+      settle({
+        kind: "failed",
+        error: {
+          code: "JOB_CANCELLED",
+          name: "JobCancelledError",
+          message: "cancelled",
+          stack: undefined,
+          details: {},
+        },
+      });
+    options.signal?.addEventListener("abort", onAbort);
+
+    for (let thread = 0; thread < threads; thread++) {
+      const links = ports[thread] ?? [];
+      const setup: WorkerSetup = {
+        moduleUrl: options.moduleUrl,
+        planOptions: options.planOptions,
+        node: 0,
+        nodes: 1,
+        thread,
+        threads,
+        batchSize: options.batchSize,
+        bufferTimeoutMs: options.bufferTimeoutMs,
+        credit: options.credit,
+        links,
+      };
+      const worker = new Worker(ENTRY, { workerData: setup, transferList: links.map((link) => link.port) });
+      workers.push(worker);
+      worker.on("message", (message: FromWorker) => {
+        switch (message.type) {
+          case "ready":
+            if (++ready === threads) for (const w of workers) w.postMessage({ type: "start" });
+            return;
+          case "collect":
+            options.results.add(message.sink, message.shard, message.values);
+            return;
+          case "outcome":
+            if (message.outcome.kind === "failed") settle(message.outcome);
+            else if (++finished === threads) settle(message.outcome);
+            return;
+        }
+      });
+      worker.on("error", (error) => settle({ kind: "failed", error: serializeError(error) }));
+      worker.on("exit", (code) => {
+        if (!settled)
+          settle({
+            kind: "failed",
+            error: serializeError(new Error(`worker thread ${thread} exited with code ${code}`)),
+          });
+      });
+    }
+  });
+}

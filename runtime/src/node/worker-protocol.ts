@@ -1,0 +1,27 @@
+import type { MessagePort } from "node:worker_threads";
+import type { PlanOptions } from "../plan/execution-plan.js";
+import type { HostOutcome } from "./shard-host.js";
+
+/** What a worker thread is started with. */
+export interface WorkerSetup {
+  readonly moduleUrl: string;
+  readonly planOptions: PlanOptions;
+  readonly node: number;
+  readonly nodes: number;
+  readonly thread: number;
+  readonly threads: number;
+  readonly batchSize: number;
+  readonly bufferTimeoutMs: number;
+  readonly credit: number;
+  /** One port per other thread of this process. */
+  readonly links: ReadonlyArray<{ readonly peer: number; readonly port: MessagePort }>;
+}
+
+/** Messages from the parent to a worker. */
+export type ToWorker = { readonly type: "start" } | { readonly type: "cancel" };
+
+/** Messages from a worker to the parent. */
+export type FromWorker =
+  | { readonly type: "ready" }
+  | { readonly type: "collect"; readonly sink: string; readonly shard: number; readonly values: unknown[] }
+  | { readonly type: "outcome"; readonly outcome: HostOutcome };

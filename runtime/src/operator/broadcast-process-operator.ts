@@ -1,0 +1,101 @@
+import type {
+  BroadcastProcessFunction,
+  BroadcastStateDeclarations,
+  Key,
+  KeyedBroadcastProcessFunction,
+  StateDeclarations,
+  StateHandles,
+} from "@keyflow/functions-sdk";
+import { BroadcastStateStore } from "../state/broadcast-state.js";
+import { KeyedStateBackend } from "../state/keyed-state-backend.js";
+import type { Clock } from "../time/clock.js";
+import { AbstractOperator } from "./abstract-operator.js";
+import { keySelectorOf } from "./keyed-process-operator.js";
+import type { OperatorContext, Output } from "./operator.js";
+import { KeyedProcessContext, OperatorProcessContext } from "./process-contexts.js";
+import { TimestampedCollector } from "./timestamped-collector.js";
+
+/** Record side: keyed (when the stream is keyed) with read-only broadcast state. */
+class RecordSideContext extends KeyedProcessContext<StateDeclarations> {
+  constructor(
+    out: Output,
+    clock: Clock,
+    state: StateHandles<StateDeclarations>,
+    readonly broadcastState: Record<string, unknown>,
+  ) {
+    super(out, clock, state);
+  }
+}
+
+/** Broadcast side: writable broadcast state, no key. */
+class BroadcastSideContext extends OperatorProcessContext {
+  constructor(
+    out: Output,
+    clock: Clock,
+    readonly broadcastState: Record<string, unknown>,
+  ) {
+    super(out, clock);
+  }
+}
+
+type AnyBroadcastFunction =
+  | BroadcastProcessFunction<unknown, unknown, unknown, BroadcastStateDeclarations>
+  | KeyedBroadcastProcessFunction<Key, unknown, unknown, unknown, BroadcastStateDeclarations, StateDeclarations>;
+
+/**
+ * The broadcast-state pattern: input 0 is the (possibly keyed) record stream, input 1 the
+ * broadcast stream. Every shard receives every broadcast element, in the same order from each
+ * broadcast producer, so broadcast state stays identical across shards.
+ */
+export class BroadcastProcessOperator extends AbstractOperator {
+  readonly backend: KeyedStateBackend | undefined;
+  readonly broadcast: BroadcastStateStore;
+  private readonly recordCtx: RecordSideContext;
+  private readonly broadcastCtx: BroadcastSideContext;
+  private readonly collector: TimestampedCollector;
+  private readonly selector: ((value: unknown) => unknown) | undefined;
+
+  constructor(
+    context: OperatorContext,
+    private readonly fn: AnyBroadcastFunction,
+    keyed: boolean,
+    state: StateDeclarations,
+    declarations: BroadcastStateDeclarations,
+  ) {
+    super(context);
+    this.broadcast = new BroadcastStateStore(declarations);
+    this.backend = keyed ? new KeyedStateBackend(context.runtime.maxParallelism, context.clock) : undefined;
+    const handles = (this.backend?.handles(state) ?? {}) as StateHandles<StateDeclarations>;
+    this.recordCtx = new RecordSideContext(this.output, context.clock, handles, this.broadcast.readOnlyHandles());
+    this.broadcastCtx = new BroadcastSideContext(this.output, context.clock, this.broadcast.handles());
+    this.collector = new TimestampedCollector(this.output);
+    this.selector = keyed ? keySelectorOf(context, 0) : undefined;
+  }
+  protected functions(): readonly unknown[] {
+    return [this.fn];
+  }
+  processRecord(value: unknown, timestamp: number, input: number): void {
+    this.collector.ts = timestamp;
+    try {
+      if (input === 1) {
+        this.broadcastCtx.ts = timestamp;
+        this.fn.processBroadcastElement(value, this.broadcastCtx as never, this.collector);
+        return;
+      }
+      this.recordCtx.ts = timestamp;
+      if (this.selector !== undefined && this.backend !== undefined) {
+        const key = this.selector(value) as Key;
+        this.backend.currentKey = key;
+        this.recordCtx.currentKey = key;
+      }
+      this.fn.processElement(value, this.recordCtx as never, this.collector);
+    } catch (error) {
+      throw this.failure(error, value);
+    }
+  }
+  override processWatermark(timestamp: number): void {
+    this.recordCtx.wm = timestamp;
+    this.broadcastCtx.wm = timestamp;
+    super.processWatermark(timestamp);
+  }
+}

@@ -1,0 +1,43 @@
+import { BroadcastProcessOperator } from "./broadcast-process-operator.js";
+import { CoFlatMapOperator, CoMapOperator, CoProcessOperator, KeyedCoProcessOperator } from "./co-operators.js";
+import { KeyedProcessOperator } from "./keyed-process-operator.js";
+import type { OperatorContext, StreamOperator } from "./operator.js";
+import { ProcessOperator } from "./process-operator.js";
+import { RollingReduceOperator } from "./rolling-reduce-operator.js";
+import { SinkOperator } from "./sink-operator.js";
+import { FilterOperator, FlatMapOperator, MapOperator } from "./stateless-operators.js";
+
+/** The runtime's implementation of each operator kind of the SDK's graph (sources are driven by the shard). */
+export function createOperator(context: OperatorContext): StreamOperator {
+  const spec = context.node.spec;
+  switch (spec.kind) {
+    case "map":
+      return new MapOperator(context, spec.fn);
+    case "filter":
+      return new FilterOperator(context, spec.fn);
+    case "flatMap":
+      return new FlatMapOperator(context, spec.fn);
+    case "process":
+      return new ProcessOperator(context, spec.fn);
+    case "keyedProcess":
+      return new KeyedProcessOperator(context, spec.fn, spec.state);
+    case "rollingReduce":
+      return new RollingReduceOperator(context, spec.reduce);
+    case "coMap":
+      return new CoMapOperator(context, spec.fn);
+    case "coFlatMap":
+      return new CoFlatMapOperator(context, spec.fn);
+    case "coProcess":
+      return new CoProcessOperator(context, spec.fn);
+    case "keyedCoProcess":
+      return new KeyedCoProcessOperator(context, spec.fn, spec.state);
+    case "broadcastProcess":
+      return new BroadcastProcessOperator(context, spec.fn, spec.keyed, spec.state, spec.broadcastState);
+    case "sink":
+      return new SinkOperator(context, spec.sink);
+    case "source":
+      throw new Error(
+        `operator "${context.node.name}" is a source: sources are driven by their shard, not created as operators`,
+      );
+  }
+}

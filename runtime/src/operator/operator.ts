@@ -1,0 +1,46 @@
+import type { OperatorNode, RuntimeContext } from "@keyflow/functions-sdk";
+import type { Clock } from "../time/clock.js";
+
+/**
+ * Where an operator emits. Calls are synchronous: a record goes straight into the next chained
+ * operator, or into a record writer's batch. Timestamps are numbers, NaN for "none".
+ */
+export interface Output {
+  collect(value: unknown, timestamp: number): void;
+  /** Emits to the side output with this tag id; dropped when nothing consumes that side output. */
+  collectSide(tagId: string, value: unknown, timestamp: number): void;
+  emitWatermark(timestamp: number): void;
+}
+
+/**
+ * A stream operator: one transformation inside a shard. The shard calls it on its own thread,
+ * one element at a time, never concurrently:
+ * `open` once (awaited), then records and watermarks in channel order, then `finish` once when
+ * every input ended (emit what is still pending), then `close` once (also after a failure).
+ */
+export interface StreamOperator {
+  readonly node: OperatorNode;
+  open(): void | Promise<void>;
+  /** `input` is 0, or 1 for the second input of a two-input operator. */
+  processRecord(value: unknown, timestamp: number, input: number): void;
+  processWatermark(timestamp: number): void;
+  finish(): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+/** What an operator knows of where it runs, built by the shard. */
+export interface OperatorContext {
+  readonly node: OperatorNode;
+  readonly runtime: RuntimeContext;
+  readonly clock: Clock;
+  readonly output: Output;
+  /** Key selector per input, for keyed operators (from the hash partitioner of the input edge). */
+  readonly keySelectors: ReadonlyArray<((value: unknown) => unknown) | undefined>;
+  /** Where collect sinks deliver their results. */
+  readonly results: ResultCollector;
+}
+
+/** Receives what collect sinks gather; the executor returns it as the job's result. */
+export interface ResultCollector {
+  add(sinkName: string, shardIndex: number, values: unknown[]): void;
+}

@@ -1,0 +1,83 @@
+import type { SinkSpec, SinkWriter } from "@keyflow/functions-sdk";
+import { AbstractOperator } from "./abstract-operator.js";
+import type { OperatorContext } from "./operator.js";
+
+const COLLECT_CHUNK = 1024;
+
+/** The end of a pipeline: print, discard, collect into the job's result, or a user's sink writer. */
+export class SinkOperator extends AbstractOperator {
+  private readonly writer: SinkWriter<unknown>;
+
+  constructor(context: OperatorContext, spec: SinkSpec) {
+    super(context);
+    this.writer = this.createWriter(spec);
+  }
+
+  protected functions(): readonly unknown[] {
+    return [];
+  }
+
+  private createWriter(spec: SinkSpec): SinkWriter<unknown> {
+    const { runtime } = this.context;
+    switch (spec.kind) {
+      case "discard":
+        return { write() {} };
+      case "print": {
+        const shard = runtime.parallelism > 1 ? `${runtime.shardIndex + 1}> ` : "";
+        const prefix = spec.prefix === undefined ? shard : `${spec.prefix}:${shard === "" ? " " : shard}`;
+        return {
+          write(value) {
+            console.log(`${prefix}${typeof value === "string" ? value : JSON.stringify(value, bigintSafe)}`);
+          },
+        };
+      }
+      case "collect": {
+        const results = this.context.results;
+        let chunk: unknown[] = [];
+        return {
+          write(value) {
+            chunk.push(value);
+            if (chunk.length >= COLLECT_CHUNK) {
+              results.add(spec.name, runtime.shardIndex, chunk);
+              chunk = [];
+            }
+          },
+          flush() {
+            if (chunk.length > 0) results.add(spec.name, runtime.shardIndex, chunk);
+            chunk = [];
+          },
+        };
+      }
+      case "user":
+        return spec.sink.createWriter({
+          operatorName: runtime.operatorName,
+          shardIndex: runtime.shardIndex,
+          parallelism: runtime.parallelism,
+        });
+    }
+  }
+
+  processRecord(value: unknown, timestamp: number): void {
+    try {
+      this.writer.write(value, Number.isNaN(timestamp) ? undefined : timestamp);
+    } catch (error) {
+      throw this.failure(error, value);
+    }
+  }
+
+  override async finish(): Promise<void> {
+    try {
+      await this.writer.flush?.();
+    } catch (error) {
+      throw this.failure(error, "(flush)");
+    }
+  }
+
+  override async close(): Promise<void> {
+    await this.writer.close?.();
+  }
+}
+
+function bigintSafe(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? `${value}n` : value;
+}

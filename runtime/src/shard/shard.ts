@@ -1,0 +1,376 @@
+import type { OperatorNode, RuntimeContext, SourceOutput, SourceReader } from "@keyflow/functions-sdk";
+import type { ChannelReader, ChannelWriter, InputGate } from "../channel/channel.js";
+import { RecordWriter } from "../channel/record-writer.js";
+import { END_OF_INPUT, MAX_WATERMARK, type StreamElement } from "../element/stream-element.js";
+import { Mailbox } from "../mailbox/mailbox.js";
+import type { MailboxScheduler, Runnable } from "../mailbox/mailbox-scheduler.js";
+import { createOperator } from "../operator/create-operator.js";
+import { UserFunctionError } from "../operator/errors.js";
+import type { ResultCollector, StreamOperator } from "../operator/operator.js";
+import {
+  type ChannelSelector,
+  CustomSelector,
+  FixedSelector,
+  KeyGroupSelector,
+  RoundRobinSelector,
+  ShuffleSelector,
+} from "../partition/partitioners.js";
+import type { ExecutionPlan, PlanEdge, PlanVertex } from "../plan/execution-plan.js";
+import { keySelectorOfEdge } from "../plan/execution-plan.js";
+import type { Clock } from "../time/clock.js";
+import { WatermarkValve } from "../time/watermark-valve.js";
+import { ChainedTarget, OperatorOutput, type RecordTarget } from "./operator-output.js";
+
+/**
+ * The lifecycle of a shard:
+ * - "created": wired, operators not yet open; elements that arrive wait in the mailbox.
+ * - "opening": user functions' `open` running.
+ * - "running": taking mailbox elements (or polling its source).
+ * - "finishing": every input ended; operators emit what is pending, then end-of-input goes out.
+ * - "finished": done; end-of-input sent on every output.
+ * - "failed": an error stopped it; the host fails the job.
+ * - "cancelled": stopped from outside.
+ */
+export type ShardState = "created" | "opening" | "running" | "finishing" | "finished" | "failed" | "cancelled";
+
+export interface ShardOptions {
+  readonly plan: ExecutionPlan;
+  readonly vertex: PlanVertex;
+  readonly index: number;
+  /** This shard's own operator nodes (from its own build of the job), by node id, so functions are per shard. */
+  readonly nodes: readonly OperatorNode[];
+  readonly scheduler: MailboxScheduler;
+  readonly clock: Clock;
+  readonly results: ResultCollector;
+  readonly batchSize: number;
+  readonly bufferTimeoutMs: number;
+  readonly onFinished: (shard: Shard) => void;
+  readonly onFailed: (shard: Shard, error: Error) => void;
+}
+
+const ELEMENTS_PER_SLICE = 8;
+const POLLS_PER_SLICE = 4;
+
+/**
+ * The actor of the runtime: one parallel instance of a chain of operators. It owns a mailbox fed
+ * by its input channels, runs one element at a time to completion through its chain, and writes
+ * to its output channels. Everything happens on one thread, driven by the thread's scheduler.
+ */
+export class Shard implements Runnable, InputGate {
+  scheduled = false;
+  state: ShardState = "created";
+  readonly name: string;
+  private readonly mailbox = new Mailbox();
+  private readers: ChannelReader[] = [];
+  private inputIndexOf: number[] = [];
+  private writers: RecordWriter[] = [];
+  private readonly operators: StreamOperator[] = [];
+  private headOperator: StreamOperator | undefined;
+  private valve: WatermarkValve | undefined;
+  private endedChannels = 0;
+  private readonly barrierCounts = new Map<number, number>();
+  private reader: SourceReader<unknown> | undefined;
+  private sourceOutput: SourceOutput<unknown> | undefined;
+  private sourceHeadOutput: OperatorOutput | undefined;
+  private waitingForSource = false;
+  private lastFlush = 0;
+
+  constructor(private readonly options: ShardOptions) {
+    this.name = `${options.vertex.name}#${options.index}`;
+  }
+
+  get vertex(): PlanVertex {
+    return this.options.vertex;
+  }
+  get index(): number {
+    return this.options.index;
+  }
+
+  /**
+   * Wires the shard: `inputs` in gate order (the plan's inputsOf), `outputs` per out edge in slot order.
+   * Builds the operator chain; nothing runs until `start`.
+   */
+  attach(inputs: ChannelReader[], outputs: ChannelWriter[][]): void {
+    const { plan, vertex, index } = this.options;
+    const planInputs = plan.inputsOf[vertex.id]?.[index] ?? [];
+    this.readers = inputs;
+    this.inputIndexOf = planInputs.map((channel) => (plan.edges[channel.edge] as PlanEdge).inputIndex);
+    this.valve = new WatermarkValve(inputs.length);
+    this.writers = vertex.outEdges.map(
+      (edge, slot) =>
+        new RecordWriter(
+          outputs[slot] ?? [],
+          this.selectorFor(edge, outputs[slot]?.length ?? 0),
+          this.options.batchSize,
+        ),
+    );
+
+    // Build operators from the tail of the chain back to the head, so each output's targets exist.
+    const operatorOf = new Map<number, StreamOperator>();
+    const ordered = [...vertex.operators].reverse();
+    for (const planNode of ordered) {
+      const node = this.options.nodes[planNode.id] as OperatorNode;
+      const main: RecordTarget[] = [];
+      const side = new Map<string, RecordTarget[]>();
+      for (const consumer of vertex.chained.get(node.id) ?? [])
+        main.push(new ChainedTarget(operatorOf.get(consumer.id) as StreamOperator));
+      vertex.outEdges.forEach((edge, slot) => {
+        if (edge.sourceNode !== node.id) return;
+        const writer = this.writers[slot] as RecordWriter;
+        if (edge.sideOutput === undefined) main.push(writer);
+        else side.set(edge.sideOutput, [...(side.get(edge.sideOutput) ?? []), writer]);
+      });
+      const output = new OperatorOutput(main, side);
+      const runtime = this.runtimeContext(node);
+      if (node.spec.kind === "source") {
+        this.reader = node.spec.source.createReader({
+          operatorName: node.name,
+          shardIndex: index,
+          parallelism: vertex.parallelism,
+          now: () => this.options.clock.now(),
+          sleep: (ms) => this.options.clock.sleep(ms),
+        });
+        this.sourceHeadOutput = output;
+        this.sourceOutput = {
+          collect: (value: unknown, timestamp?: number) => output.collect(value, timestamp ?? Number.NaN),
+        };
+        continue;
+      }
+      const keySelectors = [0, 1].map((input) => {
+        const edge = vertex.inEdges.find((e) => e.targetNode === node.id && e.inputIndex === input);
+        return edge === undefined ? undefined : (keySelectorOfEdge(edge) as ((value: unknown) => unknown) | undefined);
+      });
+      const operator = createOperator({
+        node,
+        runtime,
+        clock: this.options.clock,
+        output,
+        keySelectors,
+        results: this.options.results,
+      });
+      operatorOf.set(node.id, operator);
+      this.operators.unshift(operator);
+    }
+    this.headOperator = operatorOf.get(vertex.head.id);
+  }
+
+  private runtimeContext(node: OperatorNode): RuntimeContext {
+    const { plan, vertex, index } = this.options;
+    return {
+      jobName: plan.jobName,
+      operatorName: node.name,
+      operatorUid: node.uid,
+      shardIndex: index,
+      parallelism: vertex.parallelism,
+      maxParallelism: plan.parallelismOf.get(node.id)?.maxParallelism ?? 128,
+    };
+  }
+
+  private selectorFor(edge: PlanEdge, channels: number): ChannelSelector | undefined {
+    const target = this.options.plan.vertices[edge.targetVertex] as PlanVertex;
+    const targetName = (this.options.nodes[edge.targetNode] as OperatorNode).name;
+    const p = edge.partitioner;
+    switch (p.kind) {
+      case "forward":
+        return new FixedSelector(0);
+      case "global":
+        return new FixedSelector(0);
+      case "broadcast":
+        return undefined;
+      case "rebalance":
+      case "rescale":
+        return new RoundRobinSelector(Math.max(1, channels), this.options.index);
+      case "shuffle":
+        return new ShuffleSelector(Math.max(1, channels), this.options.index + 1);
+      case "hash":
+        return new KeyGroupSelector(p.key, edge.maxParallelism, target.parallelism);
+      case "custom":
+        return new CustomSelector(p.key, p.partition, target.parallelism, targetName);
+    }
+  }
+
+  /** Opens the operators (tail first, as Flink does), then starts taking elements. */
+  async start(): Promise<void> {
+    this.state = "opening";
+    try {
+      for (let i = this.operators.length - 1; i >= 0; i--) await (this.operators[i] as StreamOperator).open();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (this.state !== "opening") return;
+    this.state = "running";
+    this.lastFlush = this.options.clock.now();
+    if (this.readers.length === 0 && this.reader === undefined) {
+      void this.finishShard();
+      return;
+    }
+    this.options.scheduler.wake(this);
+  }
+
+  deliver(inputChannel: number, element: StreamElement): void {
+    this.mailbox.put(inputChannel, element);
+    if (this.state === "running") this.options.scheduler.wake(this);
+  }
+
+  runSlice(): boolean {
+    if (this.state !== "running") return false;
+    try {
+      return this.reader === undefined ? this.processMailbox() : this.pollSource();
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+  }
+
+  private processMailbox(): boolean {
+    for (let n = 0; n < ELEMENTS_PER_SLICE; n++) {
+      if (this.mailbox.isEmpty()) {
+        this.flushOutputs();
+        return false;
+      }
+      if (!this.awaitWritable()) return false;
+      const channel = this.mailbox.peekChannel();
+      this.process(channel, this.mailbox.take());
+      if (this.state !== "running") return false;
+    }
+    this.flushOnTimeout();
+    return !this.mailbox.isEmpty();
+  }
+
+  private pollSource(): boolean {
+    if (this.waitingForSource) return false;
+    const reader = this.reader as SourceReader<unknown>;
+    for (let n = 0; n < POLLS_PER_SLICE; n++) {
+      if (!this.awaitWritable()) return false;
+      let result: ReturnType<SourceReader<unknown>["poll"]>;
+      try {
+        result = reader.poll(this.sourceOutput as SourceOutput<unknown>, this.options.batchSize);
+      } catch (error) {
+        throw error instanceof UserFunctionError
+          ? error
+          : UserFunctionError.of(this.options.vertex.head.name, this.name, "(source poll)", error);
+      }
+      if (result === "more") continue;
+      if (result === "end") {
+        // End of a source: event time is complete, so everything pending downstream can fire.
+        this.sourceHeadOutput?.emitWatermark(MAX_WATERMARK);
+        void this.finishShard();
+        return false;
+      }
+      this.flushOutputs();
+      this.waitingForSource = true;
+      result.then(
+        () => {
+          this.waitingForSource = false;
+          if (this.state === "running") this.options.scheduler.wake(this);
+        },
+        (error: unknown) => this.fail(error),
+      );
+      return false;
+    }
+    this.flushOnTimeout();
+    return true;
+  }
+
+  private process(channel: number, element: StreamElement): void {
+    switch (element.kind) {
+      case "records": {
+        const head = this.headOperator as StreamOperator;
+        const input = this.inputIndexOf[channel] as number;
+        const { values, timestamps } = element;
+        if (timestamps === undefined) {
+          for (let i = 0; i < values.length; i++) head.processRecord(values[i], Number.NaN, input);
+        } else {
+          for (let i = 0; i < values.length; i++) head.processRecord(values[i], timestamps[i] as number, input);
+        }
+        (this.readers[channel] as ChannelReader).release();
+        return;
+      }
+      case "watermark": {
+        const advanced = (this.valve as WatermarkValve).update(channel, element.timestamp);
+        if (advanced !== undefined) (this.headOperator as StreamOperator).processWatermark(advanced);
+        return;
+      }
+      case "barrier": {
+        // Alignment comes with checkpoints; here a barrier is forwarded once every input delivered it.
+        const count = (this.barrierCounts.get(element.checkpointId) ?? 0) + 1;
+        if (count < this.readers.length) {
+          this.barrierCounts.set(element.checkpointId, count);
+          return;
+        }
+        this.barrierCounts.delete(element.checkpointId);
+        for (const writer of this.writers) writer.broadcastElement(element);
+        return;
+      }
+      case "end": {
+        this.endedChannels++;
+        const advanced = (this.valve as WatermarkValve).end(channel);
+        if (advanced !== undefined) (this.headOperator as StreamOperator).processWatermark(advanced);
+        if (this.endedChannels === this.readers.length) void this.finishShard();
+        return;
+      }
+    }
+  }
+
+  /** True when every output can take a batch; otherwise arranges to be woken when it can. */
+  private awaitWritable(): boolean {
+    for (const writer of this.writers) {
+      const blocked = writer.blockedChannel();
+      if (blocked !== undefined) {
+        blocked.onWritable(() => {
+          if (this.state === "running") this.options.scheduler.wake(this);
+        });
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private flushOutputs(): void {
+    for (const writer of this.writers) writer.flush();
+    this.lastFlush = this.options.clock.now();
+  }
+
+  private flushOnTimeout(): void {
+    if (this.options.clock.now() - this.lastFlush >= this.options.bufferTimeoutMs) this.flushOutputs();
+  }
+
+  private async finishShard(): Promise<void> {
+    if (this.state !== "running") return;
+    this.state = "finishing";
+    try {
+      for (const operator of this.operators) await operator.finish();
+      for (const writer of this.writers) writer.broadcastElement(END_OF_INPUT);
+      await this.closeAll();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (this.state !== "finishing") return;
+    this.state = "finished";
+    this.options.onFinished(this);
+  }
+
+  private async closeAll(): Promise<void> {
+    await this.reader?.close?.();
+    for (const operator of this.operators) await operator.close();
+  }
+
+  /** Stops the shard with an error; the host fails the job. */
+  fail(error: unknown): void {
+    if (this.state === "failed" || this.state === "cancelled" || this.state === "finished") return;
+    this.state = "failed";
+    this.mailbox.clear();
+    void this.closeAll().catch(() => {});
+    this.options.onFailed(this, error instanceof Error ? error : new Error(String(error)));
+  }
+
+  /** Stops the shard from outside; pending elements are dropped with the job. */
+  cancel(): void {
+    if (this.state === "finished" || this.state === "failed" || this.state === "cancelled") return;
+    this.state = "cancelled";
+    this.mailbox.clear();
+    void this.closeAll().catch(() => {});
+  }
+}
