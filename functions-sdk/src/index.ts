@@ -23,6 +23,7 @@ export type { DataStream, KeyedStream, NumericField, OperatorStream, SinkOperato
 export type { JobDefinition, JobOptions } from "./job/define-job.js";
 export { defineJob, isJobDefinition } from "./job/define-job.js";
 export type { StreamEnvironment } from "./job/environment.js";
+export { fieldCopier } from "./job/field-copy.js";
 export type {
   ChainingStrategy,
   EdgeSpec,

@@ -1,3 +1,13 @@
+export {
+  DuplicateNodeError,
+  InvalidNodeOptionsError,
+  PeerCancelledError,
+  PeerFailedError,
+  PeerLostError,
+  PlanMismatchError,
+} from "./cluster/errors.js";
+export type { NodeResult, StaticNodeOptions } from "./cluster/static-node.js";
+export { runNode } from "./cluster/static-node.js";
 export type { ExecuteOptions } from "./embedded/execute.js";
 export { execute } from "./embedded/execute.js";
 export type { JobResult } from "./embedded/job-result.js";
@@ -9,4 +19,11 @@ export type { KeyGroupRange } from "./partition/key-groups.js";
 export { keyGroupOf, keyGroupRangeOf, shardOfKey, shardOfKeyGroup } from "./partition/key-groups.js";
 export type { Clock } from "./time/clock.js";
 export { SimulatedClock, systemClock } from "./time/clock.js";
+export {
+  CreditViolationError,
+  ElementTooLargeError,
+  InvalidSubjectTokenError,
+  NatsDisconnectedError,
+  NatsUnreachableError,
+} from "./transport/errors.js";
 export type { SerializedError } from "./util/serialized-error.js";

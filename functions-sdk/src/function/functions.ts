@@ -4,14 +4,23 @@ import type { MapState, StateHandles } from "../state/handles.js";
 import type { Collector, OutputTag } from "./collector.js";
 import type { RichFunction } from "./runtime-context.js";
 
+/** A `map` function as an object with a lifecycle: `class Celsius implements RichMapFunction<Reading, Reading>`. */
+export interface RichMapFunction<I, O> extends RichFunction {
+  map(value: I): O;
+}
+export interface RichFilterFunction<I> extends RichFunction {
+  filter(value: I): boolean;
+}
+export interface RichFlatMapFunction<I, O> extends RichFunction {
+  flatMap(value: I, out: Collector<O>): void;
+}
+
 /** `map`: one record in, one out. A plain function or an object with `map` and a lifecycle. */
-export type MapFunction<I, O> = ((value: I) => O) | (RichFunction & { map(value: I): O });
+export type MapFunction<I, O> = ((value: I) => O) | RichMapFunction<I, O>;
 /** `filter`: keeps the records for which it returns true. */
-export type FilterFunction<I> = ((value: I) => boolean) | (RichFunction & { filter(value: I): boolean });
+export type FilterFunction<I> = ((value: I) => boolean) | RichFilterFunction<I>;
 /** `flatMap`: any number of records out per record in. */
-export type FlatMapFunction<I, O> =
-  | ((value: I, out: Collector<O>) => void)
-  | (RichFunction & { flatMap(value: I, out: Collector<O>): void });
+export type FlatMapFunction<I, O> = ((value: I, out: Collector<O>) => void) | RichFlatMapFunction<I, O>;
 /** `reduce` on a keyed stream: folds each record into the key's running value. */
 export type ReduceFunction<T> = (accumulator: T, value: T) => T;
 

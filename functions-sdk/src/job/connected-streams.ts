@@ -1,4 +1,3 @@
-import { InvalidJobError } from "../errors.js";
 import type {
   BroadcastProcessFunction,
   BroadcastStateDeclarations,
@@ -93,13 +92,8 @@ export class BroadcastConnectedStream<T, U, B extends BroadcastStateDeclarations
     private readonly broadcast: BroadcastStream<U, B>,
   ) {}
 
+  /** Keyed state needs `keyBy` before `connect`: a function that declares `state` here fails the build. */
   process<R>(fn: BroadcastProcessFunction<T, U, R, B>): OperatorStream<R> {
-    if ((fn as { state?: unknown }).state !== undefined) {
-      throw new InvalidJobError(
-        "BroadcastProcess",
-        "declares keyed state but its input is not keyed; call keyBy(...) before connect(...)",
-      );
-    }
     return addBroadcastProcess<R, T, U, B>(this.builder, this.stream, this.broadcast, fn, false, {});
   }
 }

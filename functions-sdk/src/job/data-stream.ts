@@ -66,14 +66,12 @@ export class DataStream<T> {
     return this.apply<R>({ kind: "flatMap", fn });
   }
 
-  /** A low-level function with side outputs. Keyed state needs `keyBy` first. */
+  /**
+   * A low-level function with side outputs. Keyed state needs `keyBy` first: a function that
+   * declares `state` here fails the build (checked when the graph is finished, so the error
+   * names the operator as the user named it).
+   */
   process<R>(fn: ProcessFunction<T, R>): OperatorStream<R> {
-    if ((fn as { state?: unknown }).state !== undefined) {
-      throw new InvalidJobError(
-        "Process",
-        "declares keyed state but its input is not keyed; call keyBy(...) before process(...)",
-      );
-    }
     return this.apply<R>({ kind: "process", fn });
   }
 
@@ -302,15 +300,18 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   sum(field?: NumericField<T>): OperatorStream<T> {
     if (field === undefined) return this.rolling("Sum", (a, b) => (numeric("sum", a) + numeric("sum", b)) as T);
     const copy = fieldCopier(field);
-    return this.rolling("Sum", (a, b) => copy(a, (a[field] as number) + (b[field] as number)) as T);
+    return this.rolling("Sum", (a, b) => copy(a, (a[field] as number) + (b[field] as number)) as T, field, "sum");
   }
 
   /** Running minimum per key: of the records, or of one field (other fields from the key's first record). */
   min(field?: NumericField<T>): OperatorStream<T> {
     if (field === undefined) return this.rolling("Min", (a, b) => (numeric("min", b) < numeric("min", a) ? b : a));
     const copy = fieldCopier(field);
-    return this.rolling("Min", (a, b) =>
-      (b[field] as number) < (a[field] as number) ? (copy(a, b[field] as number) as T) : a,
+    return this.rolling(
+      "Min",
+      (a, b) => ((b[field] as number) < (a[field] as number) ? (copy(a, b[field] as number) as T) : a),
+      field,
+      "min",
     );
   }
 
@@ -318,8 +319,11 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   max(field?: NumericField<T>): OperatorStream<T> {
     if (field === undefined) return this.rolling("Max", (a, b) => (numeric("max", b) > numeric("max", a) ? b : a));
     const copy = fieldCopier(field);
-    return this.rolling("Max", (a, b) =>
-      (b[field] as number) > (a[field] as number) ? (copy(a, b[field] as number) as T) : a,
+    return this.rolling(
+      "Max",
+      (a, b) => ((b[field] as number) > (a[field] as number) ? (copy(a, b[field] as number) as T) : a),
+      field,
+      "max",
     );
   }
 
@@ -333,8 +337,16 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     return this.rolling("MaxBy", (a, b) => ((b[field] as number) > (a[field] as number) ? b : a));
   }
 
-  private rolling(name: string, reduce: ReduceFunction<T>): OperatorStream<T> {
-    return this.apply<T>({ kind: "rollingReduce", reduce }, name);
+  private rolling(
+    name: string,
+    reduce: ReduceFunction<T>,
+    field?: NumericField<T>,
+    aggregation?: "sum" | "min" | "max",
+  ): OperatorStream<T> {
+    if (field === undefined || aggregation === undefined || typeof field !== "string") {
+      return this.apply<T>({ kind: "rollingReduce", reduce }, name);
+    }
+    return this.apply<T>({ kind: "rollingReduce", reduce, field: { name: field, aggregation } }, name);
   }
 }
 

@@ -38,7 +38,8 @@ function compile(
   field: string,
   slow: (record: unknown, value: number) => unknown,
 ): (record: unknown, value: number) => unknown {
-  if (!keys.includes(field)) return slow;
+  // An own "__proto__" key (JSON.parse makes one) would set the copy's prototype in a literal: spread keeps it a field.
+  if (!keys.includes(field) || keys.includes("__proto__")) return slow;
   const names = keys.map((key) => JSON.stringify(key));
   const guard = [`n !== ${keys.length}`, ...names.map((name) => `!(${name} in r)`)].join(" || ");
   const literal = names.map((name, i) => `${name}: ${keys[i] === field ? "v" : `r[${name}]`}`).join(", ");

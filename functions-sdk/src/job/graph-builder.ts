@@ -71,6 +71,12 @@ export class GraphBuilder {
           );
         }
       }
+      if (declaresKeyedStateWithoutKey(node)) {
+        throw new InvalidJobError(
+          node.name,
+          "declares keyed state but its input is not keyed; call keyBy(...) before process(...) or connect(...)",
+        );
+      }
       if (node.spec.kind === "source") {
         const limit = node.spec.source.maxParallelism;
         if (limit !== undefined && node.parallelism !== undefined && node.parallelism > limit) {
@@ -103,4 +109,11 @@ function checkPositiveInteger(node: { name: string }, what: string, value: numbe
   if (!Number.isInteger(value) || value < 1) {
     throw new InvalidJobError(node.name, `${what} must be a positive integer, got ${value}`);
   }
+}
+
+/** A process function on a non-keyed stream (or a non-keyed broadcast connection) that declares `state`. */
+function declaresKeyedStateWithoutKey(node: OperatorNode): boolean {
+  const { spec } = node;
+  const nonKeyed = spec.kind === "process" || (spec.kind === "broadcastProcess" && !spec.keyed);
+  return nonKeyed && (spec.fn as { state?: unknown } | undefined)?.state !== undefined;
 }

@@ -69,7 +69,12 @@ export type OperatorSpec =
   | { readonly kind: "flatMap"; readonly fn: Erased }
   | { readonly kind: "process"; readonly fn: Erased }
   | { readonly kind: "keyedProcess"; readonly fn: Erased; readonly state: StateDeclarations }
-  | { readonly kind: "rollingReduce"; readonly reduce: (a: Erased, b: Erased) => Erased }
+  | {
+      readonly kind: "rollingReduce";
+      readonly reduce: (a: Erased, b: Erased) => Erased;
+      /** Set for sum/min/max of a field: lets the runtime keep a number per key instead of a record. `reduce` has the same meaning. */
+      readonly field?: { readonly name: string; readonly aggregation: "sum" | "min" | "max" };
+    }
   | { readonly kind: "coMap"; readonly fn: Erased }
   | { readonly kind: "coFlatMap"; readonly fn: Erased }
   | { readonly kind: "coProcess"; readonly fn: Erased }

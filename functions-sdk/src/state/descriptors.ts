@@ -43,7 +43,8 @@ export type StateDescriptor =
   | ValueStateDescriptor<unknown>
   | ListStateDescriptor<unknown>
   | MapStateDescriptor<unknown, unknown>
-  | ReducingStateDescriptor<unknown>
+  // biome-ignore lint/suspicious/noExplicitAny: `reduce` takes its values as parameters, so a typed descriptor is not a ReducingStateDescriptor<unknown>
+  | ReducingStateDescriptor<any>
   // biome-ignore lint/suspicious/noExplicitAny: the accumulator type is private to each descriptor
   | AggregatingStateDescriptor<any, any, any>;
 

@@ -45,17 +45,16 @@ export abstract class CreditedWriter implements ChannelWriter {
     this.drain();
   }
 
-  /** The consumer's grant as an absolute count of batches it will accept in total (idempotent; lost grants heal). */
-  protected setCreditTotal(totalGranted: number, totalSent: number): void {
-    const credit = totalGranted - totalSent - this.backlogBatches();
+  /**
+   * The consumer's grant as an absolute count of batches it will accept in total (idempotent;
+   * lost grants heal). `totalTransmitted` counts the batches this writer put on the wire so far
+   * (not those still in its backlog: `drain` takes their credit as it transmits them).
+   */
+  protected setCreditTotal(totalGranted: number, totalTransmitted: number): void {
+    const credit = totalGranted - totalTransmitted;
+    // A stale or duplicated grant never takes credit back.
     if (credit > this.credit) this.credit = credit;
     this.drain();
-  }
-
-  private backlogBatches(): number {
-    let n = 0;
-    for (const element of this.backlog) if (element.kind === "records") n++;
-    return n;
   }
 
   private drain(): void {

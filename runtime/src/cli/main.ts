@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
+import { runNode } from "../cluster/static-node.js";
 import { execute } from "../embedded/execute.js";
 
 /**
@@ -49,6 +51,68 @@ program
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
+      }
+    },
+  );
+
+program
+  .command("node")
+  .description("run one node of a static cluster: every node runs the same job and options, with its own --node id")
+  .requiredOption("--nats <url>", "NATS server URL (several comma-separated for a NATS cluster)")
+  .requiredOption("--job <module>", "path or URL of a module that default-exports defineJob(...)")
+  .requiredOption("--node <id>", "this node's id, 0 ≤ id < nodes", nonNegativeInt)
+  .requiredOption("--nodes <n>", "how many nodes run the job", positiveInt)
+  .option("-p, --parallelism <n>", "parallelism of operators that set none", positiveInt)
+  .option("--job-id <id>", "names the job's NATS subjects, kf.<id>.… (default: the job name)")
+  .option("--results <file>", "write this node's collect-sink records as JSON: { sink: { shard: [records] } }")
+  .option("--batch-size <n>", "records per channel batch", positiveInt, 1000)
+  .option("--buffer-timeout <ms>", "longest a partial batch waits", nonNegativeInt, 10)
+  .action(
+    async (options: {
+      nats: string;
+      job: string;
+      node: number;
+      nodes: number;
+      parallelism?: number;
+      jobId?: string;
+      results?: string;
+      batchSize: number;
+      bufferTimeout: number;
+    }) => {
+      const controller = new AbortController();
+      const onSignal = () => {
+        console.error(`keyflow: node ${options.node}: cancelling the job…`);
+        controller.abort();
+      };
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      try {
+        const result = await runNode({
+          natsUrl: options.nats,
+          job: options.job,
+          node: options.node,
+          nodes: options.nodes,
+          ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
+          ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+          batchSize: options.batchSize,
+          bufferTimeoutMs: options.bufferTimeout,
+          signal: controller.signal,
+        });
+        if (options.results !== undefined) await writeFile(options.results, JSON.stringify(result.collected));
+        console.error(
+          `keyflow: node ${result.node} of job "${result.jobName}" finished in ${(result.durationMs / 1000).toFixed(2)} s`,
+        );
+      } catch (error) {
+        if ((error as { code?: string }).code === "JOB_CANCELLED") {
+          console.error(`keyflow: node ${options.node}: job cancelled`);
+          return;
+        }
+        throw error;
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        // The node is done; should a user's source or sink leave a handle open, do not hang on it.
+        setTimeout(() => process.exit(), 3000).unref();
       }
     },
   );

@@ -1,5 +1,6 @@
 import { Packr } from "msgpackr";
 import type { StreamElement } from "../element/stream-element.js";
+import { fromColumns, toColumns } from "./columnar-batch.js";
 import { CorruptElementError } from "./errors.js";
 
 /**
@@ -17,13 +18,18 @@ const TAG_RECORDS = 0;
 const TAG_WATERMARK = 1;
 const TAG_BARRIER = 2;
 const TAG_END = 3;
+const TAG_COLUMNS = 4;
 
 export function encodeElement(element: StreamElement): Uint8Array {
   switch (element.kind) {
-    case "records":
-      return element.timestamps === undefined
-        ? packr.pack([TAG_RECORDS, element.values])
-        : packr.pack([TAG_RECORDS, element.values, Float64Array.from(element.timestamps)]);
+    case "records": {
+      const timestamps = element.timestamps === undefined ? undefined : Float64Array.from(element.timestamps);
+      const columns = toColumns(element.values);
+      if (columns !== undefined) {
+        return packr.pack([TAG_COLUMNS, columns.fields, columns.columns, columns.length, timestamps]);
+      }
+      return packr.pack([TAG_RECORDS, element.values, timestamps]);
+    }
     case "watermark":
       return packr.pack([TAG_WATERMARK, element.timestamp]);
     case "barrier":
@@ -33,26 +39,71 @@ export function encodeElement(element: StreamElement): Uint8Array {
   }
 }
 
+/**
+ * Decodes one element. Bytes that are not an element — not msgpack, or msgpack of another shape —
+ * throw CorruptElementError (with msgpackr's error as the cause), never a bare decoder error and
+ * never a half-formed element. The checks are per batch and per column, not per record.
+ */
 export function decodeElement(bytes: Uint8Array): StreamElement {
-  const decoded = packr.unpack(bytes) as unknown[];
+  let decoded: unknown;
+  try {
+    decoded = packr.unpack(bytes);
+  } catch (error) {
+    throw new CorruptElementError(`${bytes.byteLength} bytes are not a msgpack element`, { cause: error });
+  }
+  if (!Array.isArray(decoded)) throw new CorruptElementError(`expected an element array, got ${typeof decoded}`);
   switch (decoded[0]) {
     case TAG_RECORDS: {
-      const timestamps = decoded[2] as Float64Array | undefined;
-      return {
-        kind: "records",
-        values: decoded[1] as unknown[],
-        timestamps: timestamps === undefined ? undefined : Array.from(timestamps),
-      };
+      const values = decoded[1];
+      if (!Array.isArray(values)) throw new CorruptElementError("a record batch without an array of values");
+      return { kind: "records", values, timestamps: timestampsOf(decoded[2], values.length) };
+    }
+    case TAG_COLUMNS: {
+      const [, fields, columns, length] = decoded;
+      if (!isColumnar(fields, columns, length)) throw new CorruptElementError("a columnar batch of the wrong shape");
+      const values = fromColumns({ fields, columns, length });
+      return { kind: "records", values, timestamps: timestampsOf(decoded[4], length) };
     }
     case TAG_WATERMARK:
-      return { kind: "watermark", timestamp: decoded[1] as number };
+      if (typeof decoded[1] !== "number") throw new CorruptElementError("a watermark without a numeric timestamp");
+      return { kind: "watermark", timestamp: decoded[1] };
     case TAG_BARRIER:
-      return { kind: "barrier", checkpointId: decoded[1] as number, timestamp: decoded[2] as number };
+      if (typeof decoded[1] !== "number" || typeof decoded[2] !== "number") {
+        throw new CorruptElementError("a barrier without a numeric checkpoint id and timestamp");
+      }
+      return { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2] };
     case TAG_END:
       return { kind: "end" };
     default:
       throw new CorruptElementError(`unknown element tag ${String(decoded[0])}`);
   }
+}
+
+function timestampsOf(raw: unknown, records: number): number[] | undefined {
+  if (raw == null) return undefined;
+  if (!(raw instanceof Float64Array) || raw.length !== records) {
+    throw new CorruptElementError(`a record batch of ${records} records with malformed timestamps`);
+  }
+  return Array.from(raw);
+}
+
+function isColumnar(fields: unknown, columns: unknown, length: unknown): fields is string[] {
+  if (!Array.isArray(fields) || !Array.isArray(columns) || columns.length !== fields.length) return false;
+  if (typeof length !== "number" || !Number.isInteger(length) || length < 0) return false;
+  for (let i = 0; i < fields.length; i++) {
+    if (typeof fields[i] !== "string") return false;
+    const column = columns[i] as unknown;
+    if (column instanceof Float64Array) {
+      if (column.length !== length) return false;
+    } else if (!Array.isArray(column)) {
+      return false;
+    } else if (column.length === 2 && typeof column[0] === "string" && column[1] instanceof Uint32Array) {
+      if (column[1].length !== length) return false;
+    } else if (column.length !== length) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Generic msgpack encoding for control messages and results (not the record path). */

@@ -54,6 +54,8 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
     throw new TypeError("execute(): worker threads need the job's module path or URL, not a job definition");
   }
 
+  // An abort event fires once: a signal aborted before the job started would never be heard.
+  if (options.signal?.aborted) throw new JobCancelledError(definition.name);
   let outcome: HostOutcome;
   if (workers === 0) {
     const host = new ShardHost({

@@ -50,8 +50,11 @@ try {
   });
   parent.on("message", (message: ToWorker) => {
     if (message.type === "start") {
-      void host.run().then((outcome) => {
+      void host.run().then(async (outcome) => {
         for (const link of links.values()) link.flushCredits();
+        // The parent terminates workers on the outcome, which drops stdout not yet handed over
+        // (print sinks): wait until the parent has taken everything written so far.
+        await Promise.all([drained(process.stdout), drained(process.stderr)]);
         post({ type: "outcome", outcome });
       });
     } else if (message.type === "cancel") {
@@ -61,4 +64,9 @@ try {
   post({ type: "ready" });
 } catch (error) {
   post({ type: "outcome", outcome: { kind: "failed", error: serializeError(error) } });
+}
+
+/** Resolves once everything written to a worker's stdio stream so far reached the parent thread. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write("", () => resolve()));
 }

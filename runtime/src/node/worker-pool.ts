@@ -73,7 +73,13 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
         credit: options.credit,
         links,
       };
-      const worker = new Worker(ENTRY, { workerData: setup, transferList: links.map((link) => link.port) });
+      const worker = new Worker(ENTRY, {
+        workerData: setup,
+        transferList: links.map((link) => link.port),
+        // Workers inherit the process's flags; --input-type (a `node --input-type=module -e` script)
+        // makes a file-based worker fail to start with ERR_INPUT_TYPE_NOT_ALLOWED.
+        execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
+      });
       workers.push(worker);
       worker.on("message", (message: FromWorker) => {
         switch (message.type) {

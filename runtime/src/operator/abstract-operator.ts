@@ -1,5 +1,5 @@
 import type { OperatorNode, RichFunction } from "@keyflow/functions-sdk";
-import { UserFunctionError } from "./errors.js";
+import { isRecordPathFailure, UserFunctionError } from "./errors.js";
 import type { OperatorContext, Output, StreamOperator } from "./operator.js";
 
 /**
@@ -44,16 +44,28 @@ export abstract class AbstractOperator implements StreamOperator {
 
   finish(): void {}
 
+  /** Closes every rich function, even when one fails to close; rethrows the first failure, named. */
   async close(): Promise<void> {
+    let failure: Error | undefined;
     for (const fn of this.functions()) {
       const rich = fn as RichFunction | undefined;
-      if (rich !== undefined && typeof rich === "object" && typeof rich.close === "function") await rich.close();
+      if (rich !== undefined && typeof rich === "object" && typeof rich.close === "function") {
+        try {
+          await rich.close();
+        } catch (error) {
+          failure ??= UserFunctionError.of(this.node.name, this.shardName, "(close)", error);
+        }
+      }
     }
+    if (failure !== undefined) throw failure;
   }
 
-  /** Wraps a user function's exception; errors already naming an operator pass through. */
+  /**
+   * Wraps a user function's exception; errors raised further down the record path (a chained
+   * operator's failure, a custom partitioner's out-of-range answer) pass through unchanged.
+   */
   protected failure(error: unknown, record: unknown): Error {
-    if (error instanceof UserFunctionError) return error;
+    if (isRecordPathFailure(error)) return error;
     return UserFunctionError.of(this.node.name, this.shardName, record, error);
   }
 }

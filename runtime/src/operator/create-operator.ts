@@ -1,5 +1,6 @@
 import { BroadcastProcessOperator } from "./broadcast-process-operator.js";
 import { CoFlatMapOperator, CoMapOperator, CoProcessOperator, KeyedCoProcessOperator } from "./co-operators.js";
+import { FieldAggregateOperator } from "./field-aggregate-operator.js";
 import { KeyedProcessOperator } from "./keyed-process-operator.js";
 import type { OperatorContext, StreamOperator } from "./operator.js";
 import { ProcessOperator } from "./process-operator.js";
@@ -22,7 +23,9 @@ export function createOperator(context: OperatorContext): StreamOperator {
     case "keyedProcess":
       return new KeyedProcessOperator(context, spec.fn, spec.state);
     case "rollingReduce":
-      return new RollingReduceOperator(context, spec.reduce);
+      return spec.field === undefined
+        ? new RollingReduceOperator(context, spec.reduce)
+        : new FieldAggregateOperator(context, spec.field.name, spec.field.aggregation);
     case "coMap":
       return new CoMapOperator(context, spec.fn);
     case "coFlatMap":

@@ -1,4 +1,5 @@
 import { describeRecord, KeyflowError } from "@keyflow/functions-sdk";
+import { PartitionOutOfRangeError } from "../partition/errors.js";
 
 /**
  * A user function threw. Names the operator, the shard and the record it was given; the job
@@ -20,19 +21,14 @@ export class UserFunctionError extends KeyflowError {
   }
 }
 
-/** A custom partitioner chose a shard that does not exist. */
-export class PartitionOutOfRangeError extends KeyflowError {
-  readonly code = "PARTITION_OUT_OF_RANGE";
-  constructor(
-    readonly operator: string,
-    readonly chosen: unknown,
-    readonly shards: number,
-    record: unknown,
-  ) {
-    super(
-      `custom partitioner of the edge into "${operator}" returned ${String(chosen)} for record ${describeRecord(record)}; it must be an integer in [0, ${shards})`,
-    );
-  }
+/**
+ * True for an error the record path raised below a user function: a chained operator's
+ * UserFunctionError, or a partitioner's PartitionOutOfRangeError from a record writer the
+ * function emitted into. It already names what failed, so an operator up the chain rethrows it
+ * as it is instead of blaming its own function.
+ */
+export function isRecordPathFailure(error: unknown): error is UserFunctionError | PartitionOutOfRangeError {
+  return error instanceof UserFunctionError || error instanceof PartitionOutOfRangeError;
 }
 
 export function messageOf(error: unknown): string {

@@ -18,7 +18,7 @@ export class RollingReduceOperator extends AbstractOperator {
     private readonly reduce: (a: unknown, b: unknown) => unknown,
   ) {
     super(context);
-    this.table = new StateTable(context.runtime.maxParallelism, context.clock, undefined);
+    this.table = new StateTable(context.clock, undefined);
     this.selector = keySelectorOf(context, 0);
   }
   protected functions(): readonly unknown[] {
@@ -28,14 +28,9 @@ export class RollingReduceOperator extends AbstractOperator {
     let result: unknown;
     try {
       const key = this.selector(value) as Key;
-      const entry = this.table.get(key);
-      if (entry === undefined) {
-        this.table.put(key, value);
-        result = value;
-      } else {
-        result = this.reduce(entry.value, value);
-        entry.value = result;
-      }
+      const current = this.table.get(key);
+      result = current === undefined ? value : this.reduce(current, value);
+      this.table.set(key, result);
     } catch (error) {
       throw this.failure(error, value);
     }

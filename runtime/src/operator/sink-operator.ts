@@ -49,11 +49,15 @@ export class SinkOperator extends AbstractOperator {
         };
       }
       case "user":
-        return spec.sink.createWriter({
-          operatorName: runtime.operatorName,
-          shardIndex: runtime.shardIndex,
-          parallelism: runtime.parallelism,
-        });
+        try {
+          return spec.sink.createWriter({
+            operatorName: runtime.operatorName,
+            shardIndex: runtime.shardIndex,
+            parallelism: runtime.parallelism,
+          });
+        } catch (error) {
+          throw this.failure(error, "(create writer)");
+        }
     }
   }
 
@@ -74,7 +78,11 @@ export class SinkOperator extends AbstractOperator {
   }
 
   override async close(): Promise<void> {
-    await this.writer.close?.();
+    try {
+      await this.writer.close?.();
+    } catch (error) {
+      throw this.failure(error, "(close)");
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { END_OF_INPUT, MAX_WATERMARK, type StreamElement } from "../element/stre
 import { Mailbox } from "../mailbox/mailbox.js";
 import type { MailboxScheduler, Runnable } from "../mailbox/mailbox-scheduler.js";
 import { createOperator } from "../operator/create-operator.js";
-import { UserFunctionError } from "../operator/errors.js";
+import { isRecordPathFailure, UserFunctionError } from "../operator/errors.js";
 import type { ResultCollector, StreamOperator } from "../operator/operator.js";
 import {
   type ChannelSelector,
@@ -74,6 +74,9 @@ export class Shard implements Runnable, InputGate {
   private sourceHeadOutput: OperatorOutput | undefined;
   private waitingForSource = false;
   private lastFlush = 0;
+  /** A failure while the shard was wired (see `setUp`), reported when it starts. */
+  private setupFailure: Error | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ShardOptions) {
     this.name = `${options.vertex.name}#${options.index}`;
@@ -123,13 +126,16 @@ export class Shard implements Runnable, InputGate {
       const output = new OperatorOutput(main, side);
       const runtime = this.runtimeContext(node);
       if (node.spec.kind === "source") {
-        this.reader = node.spec.source.createReader({
-          operatorName: node.name,
-          shardIndex: index,
-          parallelism: vertex.parallelism,
-          now: () => this.options.clock.now(),
-          sleep: (ms) => this.options.clock.sleep(ms),
-        });
+        const source = node.spec.source;
+        this.reader = this.setUp(node, "(create reader)", () =>
+          source.createReader({
+            operatorName: node.name,
+            shardIndex: index,
+            parallelism: vertex.parallelism,
+            now: () => this.options.clock.now(),
+            sleep: (ms) => this.options.clock.sleep(ms),
+          }),
+        );
         this.sourceHeadOutput = output;
         this.sourceOutput = {
           collect: (value: unknown, timestamp?: number) => output.collect(value, timestamp ?? Number.NaN),
@@ -140,18 +146,37 @@ export class Shard implements Runnable, InputGate {
         const edge = vertex.inEdges.find((e) => e.targetNode === node.id && e.inputIndex === input);
         return edge === undefined ? undefined : (keySelectorOfEdge(edge) as ((value: unknown) => unknown) | undefined);
       });
-      const operator = createOperator({
-        node,
-        runtime,
-        clock: this.options.clock,
-        output,
-        keySelectors,
-        results: this.options.results,
-      });
+      const operator = this.setUp(node, "(create)", () =>
+        createOperator({
+          node,
+          runtime,
+          clock: this.options.clock,
+          output,
+          keySelectors,
+          results: this.options.results,
+        }),
+      );
+      if (operator === undefined) continue;
       operatorOf.set(node.id, operator);
       this.operators.unshift(operator);
     }
     this.headOperator = operatorOf.get(vertex.head.id);
+  }
+
+  /**
+   * Runs user code that builds part of the shard (a source's `createReader`, a sink's
+   * `createWriter`, a function object the operator cannot use). A failure is kept, named like a
+   * record's failure, and fails the shard when it starts, as on every thread.
+   */
+  private setUp<T>(node: OperatorNode, what: string, build: () => T): T | undefined {
+    try {
+      return build();
+    } catch (error) {
+      this.setupFailure ??= isRecordPathFailure(error)
+        ? error
+        : UserFunctionError.of(node.name, `${node.name}#${this.options.index}`, what, error);
+      return undefined;
+    }
   }
 
   private runtimeContext(node: OperatorNode): RuntimeContext {
@@ -192,6 +217,10 @@ export class Shard implements Runnable, InputGate {
   /** Opens the operators (tail first, as Flink does), then starts taking elements. */
   async start(): Promise<void> {
     this.state = "opening";
+    if (this.setupFailure !== undefined) {
+      this.fail(this.setupFailure);
+      return;
+    }
     try {
       for (let i = this.operators.length - 1; i >= 0; i--) await (this.operators[i] as StreamOperator).open();
     } catch (error) {
@@ -247,7 +276,7 @@ export class Shard implements Runnable, InputGate {
       try {
         result = reader.poll(this.sourceOutput as SourceOutput<unknown>, this.options.batchSize);
       } catch (error) {
-        throw error instanceof UserFunctionError
+        throw isRecordPathFailure(error)
           ? error
           : UserFunctionError.of(this.options.vertex.head.name, this.name, "(source poll)", error);
       }
@@ -265,7 +294,12 @@ export class Shard implements Runnable, InputGate {
           this.waitingForSource = false;
           if (this.state === "running") this.options.scheduler.wake(this);
         },
-        (error: unknown) => this.fail(error),
+        (error: unknown) =>
+          this.fail(
+            error instanceof UserFunctionError
+              ? error
+              : UserFunctionError.of(this.options.vertex.head.name, this.name, "(source poll)", error),
+          ),
       );
       return false;
     }
@@ -352,9 +386,30 @@ export class Shard implements Runnable, InputGate {
     this.options.onFinished(this);
   }
 
-  private async closeAll(): Promise<void> {
-    await this.reader?.close?.();
-    for (const operator of this.operators) await operator.close();
+  /**
+   * Closes the source reader and every operator once (a failure while finishing and the `fail`
+   * that follows share one close), even when one fails to close; rethrows the first failure.
+   */
+  private closeAll(): Promise<void> {
+    this.closing ??= this.closeEach();
+    return this.closing;
+  }
+
+  private async closeEach(): Promise<void> {
+    let failure: unknown;
+    try {
+      await this.reader?.close?.();
+    } catch (error) {
+      failure = UserFunctionError.of(this.options.vertex.head.name, this.name, "(source close)", error);
+    }
+    for (const operator of this.operators) {
+      try {
+        await operator.close();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** Stops the shard with an error; the host fails the job. */

@@ -37,7 +37,7 @@ export class KeyedStateBackend {
   table(name: string, descriptor: StateDescriptor): StateTable<unknown> {
     let table = this.tables.get(name);
     if (table === undefined) {
-      table = new StateTable<unknown>(this.maxParallelism, this.clock, descriptor.ttl);
+      table = new StateTable<unknown>(this.clock, descriptor.ttl);
       this.tables.set(name, table);
     }
     return table;
@@ -74,11 +74,12 @@ class ValueHandle<T> implements ValueState<T> {
     private readonly defaultValue: T | undefined,
   ) {}
   value(): T | undefined {
-    const entry = this.table.get(this.backend.currentKey);
-    return entry === undefined ? this.defaultValue : entry.value;
+    const value = this.table.get(this.backend.currentKey);
+    return value === undefined ? this.defaultValue : value;
   }
   update(value: T): void {
-    this.table.put(this.backend.currentKey, value);
+    if (value === undefined) this.table.delete(this.backend.currentKey);
+    else this.table.set(this.backend.currentKey, value);
   }
   clear(): void {
     this.table.delete(this.backend.currentKey);
@@ -91,29 +92,30 @@ class ListHandle<T> implements ListState<T> {
     private readonly table: StateTable<T[]>,
   ) {}
   get(): T[] {
-    const entry = this.table.get(this.backend.currentKey);
-    return entry === undefined ? [] : entry.value.slice();
+    return this.table.get(this.backend.currentKey)?.slice() ?? [];
   }
   add(value: T): void {
-    const entry = this.table.get(this.backend.currentKey);
-    if (entry === undefined) this.table.put(this.backend.currentKey, [value]);
+    const key = this.backend.currentKey;
+    const list = this.table.get(key);
+    if (list === undefined) this.table.set(key, [value]);
     else {
-      entry.value.push(value);
-      this.table.touch(entry);
+      list.push(value);
+      this.table.touch(key);
     }
   }
   addAll(values: readonly T[]): void {
     if (values.length === 0) return;
-    const entry = this.table.get(this.backend.currentKey);
-    if (entry === undefined) this.table.put(this.backend.currentKey, values.slice());
+    const key = this.backend.currentKey;
+    const list = this.table.get(key);
+    if (list === undefined) this.table.set(key, values.slice());
     else {
-      entry.value.push(...values);
-      this.table.touch(entry);
+      for (const value of values) list.push(value);
+      this.table.touch(key);
     }
   }
   update(values: readonly T[]): void {
     if (values.length === 0) this.clear();
-    else this.table.put(this.backend.currentKey, values.slice());
+    else this.table.set(this.backend.currentKey, values.slice());
   }
   clear(): void {
     this.table.delete(this.backend.currentKey);
@@ -126,17 +128,18 @@ class MapHandle<K, V> implements MapState<K, V> {
     private readonly table: StateTable<Map<K, V>>,
   ) {}
   private map(): Map<K, V> | undefined {
-    return this.table.get(this.backend.currentKey)?.value;
+    return this.table.get(this.backend.currentKey);
   }
   get(key: K): V | undefined {
     return this.map()?.get(key);
   }
   put(key: K, value: V): void {
-    const entry = this.table.get(this.backend.currentKey);
-    if (entry === undefined) this.table.put(this.backend.currentKey, new Map([[key, value]]));
+    const current = this.backend.currentKey;
+    const map = this.table.get(current);
+    if (map === undefined) this.table.set(current, new Map([[key, value]]));
     else {
-      entry.value.set(key, value);
-      this.table.touch(entry);
+      map.set(key, value);
+      this.table.touch(current);
     }
   }
   putAll(entries: Iterable<readonly [K, V]>): void {
@@ -175,11 +178,11 @@ class ReducingHandle<T> implements ReducingState<T> {
     private readonly reduce: (a: T, b: T) => T,
   ) {}
   get(): T | undefined {
-    return this.table.get(this.backend.currentKey)?.value;
+    return this.table.get(this.backend.currentKey);
   }
   add(value: T): void {
-    const entry = this.table.get(this.backend.currentKey);
-    this.table.put(this.backend.currentKey, entry === undefined ? value : this.reduce(entry.value, value));
+    const current = this.table.get(this.backend.currentKey);
+    this.table.set(this.backend.currentKey, current === undefined ? value : this.reduce(current, value));
   }
   clear(): void {
     this.table.delete(this.backend.currentKey);
@@ -199,13 +202,13 @@ class AggregatingHandle<IN, ACC, OUT> implements AggregatingState<IN, OUT> {
     private readonly aggregate: Aggregate<IN, ACC, OUT>,
   ) {}
   get(): OUT | undefined {
-    const entry = this.table.get(this.backend.currentKey);
-    return entry === undefined ? undefined : this.aggregate.getResult(entry.value);
+    const accumulator = this.table.get(this.backend.currentKey);
+    return accumulator === undefined ? undefined : this.aggregate.getResult(accumulator);
   }
   add(value: IN): void {
-    const entry = this.table.get(this.backend.currentKey);
-    const accumulator = entry === undefined ? this.aggregate.createAccumulator() : entry.value;
-    this.table.put(this.backend.currentKey, this.aggregate.add(value, accumulator));
+    const current = this.table.get(this.backend.currentKey);
+    const accumulator = current === undefined ? this.aggregate.createAccumulator() : current;
+    this.table.set(this.backend.currentKey, this.aggregate.add(value, accumulator));
   }
   clear(): void {
     this.table.delete(this.backend.currentKey);

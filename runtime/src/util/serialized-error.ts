@@ -20,6 +20,9 @@ export function serializeError(error: unknown): SerializedError {
     const value = (error as unknown as Record<string, unknown>)[field];
     if (typeof value === "string") details[field] = value;
   }
+  // The cause's code survives as a detail: a file source's FILE_NOT_FOUND stays visible behind USER_FUNCTION_FAILED.
+  const causeCode = (error.cause as { code?: unknown } | undefined)?.code;
+  if (typeof causeCode === "string") details.causeCode = causeCode;
   const code = (error as { code?: unknown }).code;
   return {
     code: typeof code === "string" ? code : "UNKNOWN",

@@ -21,8 +21,8 @@ describe("startNatsServer", () => {
     assert.match(server.url, /^nats:\/\/127\.0\.0\.1:\d+$/);
     assert.notEqual(server.port, 4222, "must never use the shared server's port");
     const info = await readInfo(server.port);
-    assert.equal(info["port"], server.port);
-    assert.equal(info["jetstream"], true);
+    assert.equal(info.port, server.port);
+    assert.equal(info.jetstream, true);
   });
 
   it("delivers a published message to a subscriber", TEST_TIMEOUT, async () => {
@@ -89,7 +89,7 @@ describe("startNatsServer", () => {
     const plain = await startNatsServer({ jetstream: false });
     try {
       const info = await readInfo(plain.port);
-      assert.notEqual(info["jetstream"], true);
+      assert.notEqual(info.jetstream, true);
     } finally {
       await plain.stop();
     }
@@ -159,8 +159,15 @@ describe("startNatsCluster", () => {
   });
 });
 
+/** The part of the server's INFO these tests read. */
+interface ServerInfo {
+  server_id: string;
+  port: number;
+  jetstream?: boolean;
+}
+
 /** Reads the `INFO {...}` line a NATS server sends first to every client. */
-async function readInfo(port: number): Promise<Record<string, unknown>> {
+async function readInfo(port: number): Promise<ServerInfo> {
   const socket = net.connect({ host: "127.0.0.1", port });
   socket.setEncoding("utf8");
   let buffered = "";
@@ -171,7 +178,7 @@ async function readInfo(port: number): Promise<Record<string, unknown>> {
       if (end === -1) continue;
       const line = buffered.slice(0, end);
       assert.match(line, /^INFO \{/);
-      return JSON.parse(line.slice("INFO ".length)) as Record<string, unknown>;
+      return JSON.parse(line.slice("INFO ".length)) as ServerInfo;
     }
     throw new Error(`connection to port ${port} closed before INFO`);
   } finally {

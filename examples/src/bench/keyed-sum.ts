@@ -1,0 +1,92 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startNatsServer } from "@keyflow/runtime/testing";
+import { type Measurement, median, readSums, runChild } from "./measure.js";
+
+const CHILD = new URL("./keyed-sum-child.js", import.meta.url).pathname;
+
+/**
+ * `npm run bench` (issue 2): a keyed rolling sum of 10M generated records over 10,000 keys, as
+ * (a) a plain loop, (b) Keyflow embedded at parallelism 1, (c) at parallelism 2 on two worker
+ * threads, (d) two Keyflow nodes over NATS — each the median of `runs` runs in fresh processes,
+ * every Keyflow run checked against the plain loop's sums. Prints the ratios and, last, one JSON line.
+ */
+export async function keyedSumBenchmark(runs: number): Promise<Record<string, number>> {
+  const plainRuns: Measurement[] = [];
+  let expected: Map<string, number> | undefined;
+  for (let r = 0; r < runs; r++) {
+    const run = await runChild<Measurement & { sums: Record<string, number> }>([CHILD, "plain"]);
+    expected = new Map(Object.entries(run.sums));
+    plainRuns.push(run);
+  }
+  const plain = median(plainRuns);
+  report("plain loop", plain);
+
+  const embedded = async (parallelism: number): Promise<Measurement> => {
+    const results: Measurement[] = [];
+    for (let r = 0; r < runs; r++) {
+      const out = mkdtempSync(join(tmpdir(), "kf-bench-"));
+      results.push(await runChild<Measurement>([CHILD, "embedded", String(parallelism)], { KEYFLOW_BENCH_OUT: out }));
+      check(`embedded p${parallelism}`, readSums(out), expected as Map<string, number>);
+    }
+    const m = median(results);
+    report(`keyflow embedded p${parallelism}`, m, plain);
+    return m;
+  };
+  const p1 = await embedded(1);
+  const p2 = await embedded(2);
+
+  // Two node processes against a nats-server of our own; the slower node's time is the job's.
+  const server = await startNatsServer({ jetstream: false });
+  const natsRuns: Measurement[] = [];
+  try {
+    for (let r = 0; r < runs; r++) {
+      const out = mkdtempSync(join(tmpdir(), "kf-bench-"));
+      const nodes = await Promise.all(
+        [0, 1].map((id) => runChild<Measurement>([CHILD, "node", String(id), server.url], { KEYFLOW_BENCH_OUT: out })),
+      );
+      check("two nodes over NATS", readSums(out), expected as Map<string, number>);
+      const seconds = Math.max(...nodes.map((n) => n.seconds));
+      natsRuns.push({
+        recordsPerSecond: Math.min(...nodes.map((n) => n.recordsPerSecond)),
+        seconds,
+        peakRssMB: Math.max(...nodes.map((n) => n.peakRssMB)),
+      });
+    }
+  } finally {
+    await server.stop();
+  }
+  const nats = median(natsRuns);
+  report("keyflow two nodes over NATS", nats, plain);
+
+  const figures = {
+    plainLoop: Math.round(plain.recordsPerSecond),
+    embeddedP1: Math.round(p1.recordsPerSecond),
+    embeddedP2: Math.round(p2.recordsPerSecond),
+    natsTwoNodes: Math.round(nats.recordsPerSecond),
+    ratioP1: round(p1.recordsPerSecond / plain.recordsPerSecond),
+    ratioP2: round(p2.recordsPerSecond / plain.recordsPerSecond),
+    ratioNats: round(nats.recordsPerSecond / plain.recordsPerSecond),
+    peakRssMB: Math.round(Math.max(p1.peakRssMB, p2.peakRssMB, nats.peakRssMB)),
+  };
+  return figures;
+}
+
+function check(name: string, actual: Map<string, number>, expected: Map<string, number>): void {
+  if (actual.size !== expected.size) throw new Error(`${name}: ${actual.size} keys, expected ${expected.size}`);
+  for (const [key, sum] of expected) {
+    if (actual.get(key) !== sum) throw new Error(`${name}: key ${key} summed to ${actual.get(key)}, expected ${sum}`);
+  }
+}
+
+function report(name: string, m: Measurement, baseline?: Measurement): void {
+  const ratio = baseline === undefined ? "" : `  ratio ${(m.recordsPerSecond / baseline.recordsPerSecond).toFixed(2)}`;
+  console.log(
+    `${name.padEnd(28)} ${(m.recordsPerSecond / 1e6).toFixed(2).padStart(6)} M records/s  ${m.seconds.toFixed(2)} s  peak RSS ${m.peakRssMB.toFixed(0)} MB${ratio}`,
+  );
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

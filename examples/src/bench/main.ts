@@ -1,0 +1,20 @@
+import { keyedSumBenchmark } from "./keyed-sum.js";
+
+/**
+ * `npm run bench [-- <name>]`: runs a benchmark and prints its figures, the last line one JSON
+ * object. Benchmarks measure their own baseline in the same run and print ratios against it.
+ * KEYFLOW_BENCH_RUNS sets the runs per figure (median; default 3).
+ */
+const benchmarks: Record<string, (runs: number) => Promise<Record<string, number>>> = {
+  "keyed-sum": keyedSumBenchmark,
+};
+
+const name = process.argv[2] ?? "keyed-sum";
+const benchmark = benchmarks[name];
+if (benchmark === undefined) {
+  console.error(`unknown benchmark "${name}"; known: ${Object.keys(benchmarks).join(", ")}`);
+  process.exit(2);
+}
+const runs = Number(process.env.KEYFLOW_BENCH_RUNS ?? 3);
+const figures = await benchmark(runs);
+console.log(JSON.stringify(figures));

@@ -1,0 +1,71 @@
+import { fieldCopier, type Key } from "@keyflow/functions-sdk";
+import { StateTable } from "../state/state-table.js";
+import { AbstractOperator } from "./abstract-operator.js";
+import { keySelectorOf } from "./keyed-process-operator.js";
+import type { OperatorContext } from "./operator.js";
+
+/** Per key: the first record (its other fields are kept), the running number, and the record last emitted. */
+interface FieldAccumulator {
+  readonly first: Record<string, unknown>;
+  value: number;
+  current: unknown;
+}
+
+/**
+ * `sum`, `min` and `max` of a field, with exactly the results of the equivalent `reduce` (each
+ * input emits the key's aggregate: the key's first record with the field replaced), but keeping a
+ * mutable number per key instead of storing a new record per input: one Map lookup and an
+ * in-place update per record. Storing a fresh object per record measured 1.6–3× slower on this
+ * machine (each one is promoted out of the young generation by the map that holds it).
+ */
+export class FieldAggregateOperator extends AbstractOperator {
+  readonly table: StateTable<FieldAccumulator>;
+  private readonly selector: (value: unknown) => unknown;
+  private readonly copy: (record: unknown, value: number) => unknown;
+  private readonly read: (record: unknown) => unknown;
+
+  constructor(
+    context: OperatorContext,
+    private readonly field: string,
+    private readonly aggregation: "sum" | "min" | "max",
+  ) {
+    super(context);
+    this.table = new StateTable(context.clock, undefined);
+    this.selector = keySelectorOf(context, 0);
+    this.copy = fieldCopier(field);
+    // A property read with a constant name is a fast inline cache; `record[this.field]` is a
+    // generic keyed load (measured 80 ns more per record).
+    this.read = new Function("r", `return r == null ? undefined : r[${JSON.stringify(field)}];`) as (
+      record: unknown,
+    ) => unknown;
+  }
+  protected functions(): readonly unknown[] {
+    return [];
+  }
+  processRecord(value: unknown, timestamp: number): void {
+    let result: unknown;
+    try {
+      const n = this.read(value);
+      if (typeof n !== "number") {
+        throw new TypeError(`field "${this.field}" is ${n === undefined ? "missing" : `a ${typeof n}`}, not a number`);
+      }
+      const key = this.selector(value) as Key;
+      const acc = this.table.get(key);
+      if (acc === undefined) {
+        this.table.set(key, { first: value as Record<string, unknown>, value: n, current: value });
+        result = value;
+      } else if (this.aggregation === "sum") {
+        acc.value += n;
+        result = acc.current = this.copy(acc.first, acc.value);
+      } else if (this.aggregation === "min" ? n < acc.value : n > acc.value) {
+        acc.value = n;
+        result = acc.current = this.copy(acc.first, n);
+      } else {
+        result = acc.current;
+      }
+    } catch (error) {
+      throw this.failure(error, value);
+    }
+    this.output.collect(result, timestamp);
+  }
+}

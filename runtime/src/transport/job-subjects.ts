@@ -1,0 +1,43 @@
+import { InvalidSubjectTokenError } from "./errors.js";
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The NATS subjects of one job. Every subject starts with `kf.<jobId>.`, so jobs sharing a NATS
+ * server never see each other's messages:
+ * - `kf.<jobId>.e<edge>.s<targetShard>`: the elements of every channel of edge `edge` into shard
+ *   `targetShard`, whatever their source shard (the channel id travels in the payload), so a
+ *   receiving shard needs one subscription per input edge, not one per channel;
+ * - `kf.<jobId>.c<channel>.credit`: the reader's grant for channel `channel`, as an absolute total;
+ * - `kf.<jobId>.c<channel>.ask`: a writer without credit asks the reader to repeat its grant;
+ * - `kf.<jobId>.control`: node status, failure and cancellation, seen by every node of the job.
+ */
+export class JobSubjects {
+  readonly control: string;
+  private readonly prefix: string;
+
+  /** Throws InvalidSubjectTokenError unless `jobId` is one subject token of letters, digits, "-" and "_". */
+  constructor(readonly jobId: string) {
+    if (!TOKEN.test(jobId)) throw new InvalidSubjectTokenError("job id", jobId);
+    this.prefix = `kf.${jobId}`;
+    this.control = `${this.prefix}.control`;
+  }
+
+  data(edge: number, targetShard: number): string {
+    return `${this.prefix}.e${edge}.s${targetShard}`;
+  }
+
+  credit(channelId: number): string {
+    return `${this.prefix}.c${channelId}.credit`;
+  }
+
+  ask(channelId: number): string {
+    return `${this.prefix}.c${channelId}.ask`;
+  }
+}
+
+/** A job id made from a job name: characters a subject token may not hold become "_". */
+export function jobIdFromName(name: string): string {
+  const token = name.replace(/[^A-Za-z0-9_-]/g, "_");
+  return token.length === 0 ? "job" : token;
+}
