@@ -39,16 +39,24 @@ export function median(runs: Measurement[]): Measurement {
   return sorted[Math.floor(sorted.length / 2)] as Measurement;
 }
 
-/** Merges the per-shard JSON files a run wrote into one map, then removes them. */
-export function readSums(dir: string): Map<string, number> {
+/** What the benchmark's sinks wrote: records seen and the sampled keys' final sums, merged over shards. */
+export interface SinkCheck {
+  readonly count: number;
+  readonly sums: Map<string, number>;
+}
+
+/** Merges the per-shard JSON files a run wrote, then removes them. */
+export function readSinkCheck(dir: string): SinkCheck {
   const sums = new Map<string, number>();
+  let count = 0;
   for (const file of readdirSync(dir)) {
-    const part = JSON.parse(readFileSync(join(dir, file), "utf8")) as Record<string, number>;
-    for (const [key, value] of Object.entries(part)) {
+    const part = JSON.parse(readFileSync(join(dir, file), "utf8")) as { count: number; sums: Record<string, number> };
+    count += part.count;
+    for (const [key, value] of Object.entries(part.sums)) {
       if (sums.has(key)) throw new Error(`key ${key} appears in two shards' results`);
       sums.set(key, value);
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  return sums;
+  return { count, sums };
 }

@@ -10,21 +10,40 @@
  * Arrays (tuples) are copied with `slice`.
  */
 export function fieldCopier(field: PropertyKey): (record: unknown, value: number) => unknown {
-  let fast: ((record: unknown, value: number) => unknown) | undefined;
-  const slow = (record: unknown, value: number): unknown => {
-    if (Array.isArray(record)) {
-      const copy = record.slice();
-      (copy as unknown as Record<PropertyKey, unknown>)[field] = value;
-      return copy;
-    }
-    return { ...(record as object), [field]: value };
-  };
+  let fast: Copier | undefined;
+  const slow = slowCopier(field);
   return (record, value) => {
     if (fast !== undefined) return fast(record, value);
-    if (typeof field === "string" && isPlainObject(record)) fast = compile(Object.keys(record), field, slow);
+    if (typeof field === "string" && isPlainObject(record)) fast = compiledCopier(Object.keys(record), field, slow);
     else fast = slow;
     return fast(record, value);
   };
+}
+
+type Copier = (record: unknown, value: number) => unknown;
+
+// Copiers are shared by every operator instance that copies the same field of the same shape:
+// a call site that always sees one function stays monomorphic and inlined, while a fresh
+// `new Function` per shard made it polymorphic (measured: a second shard on the same thread
+// doubled the per-record cost of a rolling sum).
+const slowCopiers = new Map<PropertyKey, Copier>();
+const compiledCopiers = new Map<string, Copier>();
+const MAX_SHAPES = 1024;
+
+function slowCopier(field: PropertyKey): Copier {
+  let copier = slowCopiers.get(field);
+  if (copier === undefined) {
+    copier = (record: unknown, value: number): unknown => {
+      if (Array.isArray(record)) {
+        const copy = record.slice();
+        (copy as unknown as Record<PropertyKey, unknown>)[field] = value;
+        return copy;
+      }
+      return { ...(record as object), [field]: value };
+    };
+    if (slowCopiers.size < MAX_SHAPES) slowCopiers.set(field, copier);
+  }
+  return copier;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -33,19 +52,22 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function compile(
-  keys: string[],
-  field: string,
-  slow: (record: unknown, value: number) => unknown,
-): (record: unknown, value: number) => unknown {
+function compiledCopier(keys: string[], field: string, slow: Copier): Copier {
+  const shape = `${field}\u0000${keys.join("\u0000")}`;
+  let copier = compiledCopiers.get(shape);
+  if (copier === undefined) {
+    copier = compile(keys, field, slow);
+    if (compiledCopiers.size < MAX_SHAPES) compiledCopiers.set(shape, copier);
+  }
+  return copier;
+}
+
+function compile(keys: string[], field: string, slow: Copier): Copier {
   // An own "__proto__" key (JSON.parse makes one) would set the copy's prototype in a literal: spread keeps it a field.
   if (!keys.includes(field) || keys.includes("__proto__")) return slow;
   const names = keys.map((key) => JSON.stringify(key));
   const guard = [`n !== ${keys.length}`, ...names.map((name) => `!(${name} in r)`)].join(" || ");
   const literal = names.map((name, i) => `${name}: ${keys[i] === field ? "v" : `r[${name}]`}`).join(", ");
   const body = `let n = 0; for (const k in r) n++; if (${guard}) return slow(r, v); return { ${literal} };`;
-  return new Function("slow", `return function copyWithField(r, v) { ${body} };`)(slow) as (
-    record: unknown,
-    value: number,
-  ) => unknown;
+  return new Function("slow", `return function copyWithField(r, v) { ${body} };`)(slow) as Copier;
 }

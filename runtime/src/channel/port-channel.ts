@@ -1,5 +1,5 @@
 import type { MessagePort } from "node:worker_threads";
-import { decodeElement, encodeElement } from "../codec/element-codec.js";
+import { decodeElement, encodeElementCopy } from "../codec/element-codec.js";
 import type { StreamElement } from "../element/stream-element.js";
 import type { ChannelReader, InputGate } from "./channel.js";
 import { CreditedWriter } from "./credited-writer.js";
@@ -30,9 +30,8 @@ export class PortLink {
 
   /** @internal */
   postElement(channelId: number, element: StreamElement): void {
-    // msgpackr returns a view into its reusable buffer: copy before transferring.
-    const bytes = encodeElement(element).slice();
-    this.port.postMessage({ c: channelId, b: bytes }, [bytes.buffer]);
+    const bytes = encodeElementCopy(element);
+    this.port.postMessage({ c: channelId, b: bytes }, [bytes.buffer as ArrayBuffer]);
   }
 
   /**

@@ -69,3 +69,21 @@ export class FieldAggregateOperator extends AbstractOperator {
     this.output.collect(result, timestamp);
   }
 }
+
+const readers = new Map<string, (record: unknown) => unknown>();
+
+/**
+ * A property read with a constant name is a fast inline cache, where `record[this.field]` is a
+ * generic keyed load. One reader per field name, shared by every shard, so the call stays
+ * monomorphic however many shards run on a thread.
+ */
+function fieldReader(field: string): (record: unknown) => unknown {
+  let reader = readers.get(field);
+  if (reader === undefined) {
+    reader = new Function("r", `return r == null ? undefined : r[${JSON.stringify(field)}];`) as (
+      record: unknown,
+    ) => unknown;
+    if (readers.size < 1024) readers.set(field, reader);
+  }
+  return reader;
+}

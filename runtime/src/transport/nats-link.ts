@@ -211,7 +211,7 @@ export class NatsLink {
 
   /** Publishes a msgpack-encoded value (control messages). */
   publishValue(subject: string, value: unknown): void {
-    this.publish(subject, encodeValue(value).slice());
+    this.publish(subject, encodeValue(value));
   }
 
   /** Calls `handler` with every msgpack-encoded value published on `subject`. */
