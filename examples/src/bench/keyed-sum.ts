@@ -22,7 +22,7 @@ export async function keyedSumBenchmark(runs: number): Promise<Record<string, nu
     plainRuns.push(run);
   }
   const plain = median(plainRuns);
-  report("plain loop", plain);
+  report("plain loop", plainRuns);
 
   const embedded = async (parallelism: number): Promise<Measurement> => {
     const results: Measurement[] = [];
@@ -31,9 +31,8 @@ export async function keyedSumBenchmark(runs: number): Promise<Record<string, nu
       results.push(await runChild<Measurement>([CHILD, "embedded", String(parallelism)], { KEYFLOW_BENCH_OUT: out }));
       check(`embedded p${parallelism}`, readSinkCheck(out), expected as Map<string, number>);
     }
-    const m = median(results);
-    report(`keyflow embedded p${parallelism}`, m, plain);
-    return m;
+    report(`keyflow embedded p${parallelism}`, results, plain);
+    return median(results);
   };
   const p1 = await embedded(1);
   const p2 = await embedded(2);
@@ -59,7 +58,7 @@ export async function keyedSumBenchmark(runs: number): Promise<Record<string, nu
     await server.stop();
   }
   const nats = median(natsRuns);
-  report("keyflow two nodes over NATS", nats, plain);
+  report("keyflow two nodes over NATS", natsRuns, plain);
 
   const figures = {
     plainLoop: Math.round(plain.recordsPerSecond),
@@ -88,10 +87,14 @@ function check(name: string, actual: SinkCheck, expected: Map<string, number>): 
   }
 }
 
-function report(name: string, m: Measurement, baseline?: Measurement): void {
+/** Prints the median run, the range over runs (this machine's speed drifts by a third over minutes), and the ratio. */
+function report(name: string, runs: Measurement[], baseline?: Measurement): void {
+  const m = median(runs);
+  const rates = runs.map((run) => run.recordsPerSecond / 1e6);
+  const range = runs.length > 1 ? ` (${Math.min(...rates).toFixed(2)}–${Math.max(...rates).toFixed(2)})` : "";
   const ratio = baseline === undefined ? "" : `  ratio ${(m.recordsPerSecond / baseline.recordsPerSecond).toFixed(2)}`;
   console.log(
-    `${name.padEnd(28)} ${(m.recordsPerSecond / 1e6).toFixed(2).padStart(6)} M records/s  ${m.seconds.toFixed(2)} s  peak RSS ${m.peakRssMB.toFixed(0)} MB${ratio}`,
+    `${name.padEnd(28)} ${(m.recordsPerSecond / 1e6).toFixed(2).padStart(6)} M records/s${range}  ${m.seconds.toFixed(2)} s  peak RSS ${m.peakRssMB.toFixed(0)} MB${ratio}`,
   );
 }
 

@@ -16,7 +16,10 @@ export interface GeneratorOptions<T> {
 
 /**
  * A deterministic generator: reader i of p makes records i, i+p, i+2p, …, so the union of all
- * readers is records 0..count-1 exactly once, whatever the parallelism.
+ * readers is records 0..count-1 exactly once, whatever the parallelism. Records made from the
+ * index alone are therefore the same at every parallelism; `random` is seeded per reader, so
+ * records drawn from it depend on which reader made them (use the index for data that must not
+ * change when the job is rescaled).
  */
 export function generatorSource<T>(options: GeneratorOptions<T>): Source<T> {
   const { make, count = Number.POSITIVE_INFINITY, seed = 1, ratePerSecond, timestamp } = options;

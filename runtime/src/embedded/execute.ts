@@ -3,7 +3,7 @@ import type { JobDefinition } from "@keyflow/functions-sdk";
 import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
 import { JobCancelledError, JobFailedError } from "../node/errors.js";
 import { jobModuleUrl, loadJob } from "../node/load-job.js";
-import { type HostOutcome, ShardHost } from "../node/shard-host.js";
+import { CANCELLED_OUTCOME, type HostOutcome, ShardHost } from "../node/shard-host.js";
 import { runOnWorkers } from "../node/worker-pool.js";
 import { buildExecutionPlan } from "../plan/execution-plan.js";
 import { type Clock, systemClock } from "../time/clock.js";
@@ -73,18 +73,7 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
     const onAbort = () => host.cancel();
     options.signal?.addEventListener("abort", onAbort);
     const aborted = new Promise<HostOutcome>((resolve) =>
-      options.signal?.addEventListener("abort", () =>
-        resolve({
-          kind: "failed",
-          error: {
-            code: "JOB_CANCELLED",
-            name: "JobCancelledError",
-            message: "cancelled",
-            stack: undefined,
-            details: {},
-          },
-        }),
-      ),
+      options.signal?.addEventListener("abort", () => resolve(CANCELLED_OUTCOME)),
     );
     outcome = await Promise.race([host.run(), aborted]);
     options.signal?.removeEventListener("abort", onAbort);

@@ -37,6 +37,18 @@ export interface ShardHostOptions {
 /** What a host reports when its shards are done. */
 export type HostOutcome = { readonly kind: "finished" } | { readonly kind: "failed"; readonly error: SerializedError };
 
+/** The outcome of a job stopped from outside (Ctrl-C, an aborted signal). */
+export const CANCELLED_OUTCOME: HostOutcome = Object.freeze({
+  kind: "failed",
+  error: Object.freeze({
+    code: "JOB_CANCELLED",
+    name: "JobCancelledError",
+    message: "cancelled",
+    stack: undefined,
+    details: {},
+  }),
+});
+
 /**
  * Hosts the shards placed on one thread: builds the plan (the same on every thread), creates
  * its shards with their own function instances, wires every channel that touches them, and

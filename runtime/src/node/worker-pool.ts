@@ -2,7 +2,7 @@ import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import type { ResultCollector } from "../operator/operator.js";
 import type { PlanOptions } from "../plan/execution-plan.js";
 import { serializeError } from "../util/serialized-error.js";
-import type { HostOutcome } from "./shard-host.js";
+import { CANCELLED_OUTCOME, type HostOutcome } from "./shard-host.js";
 import type { FromWorker, WorkerSetup } from "./worker-protocol.js";
 
 export interface WorkerPoolOptions {
@@ -46,17 +46,7 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
       // Let workers drain stdout (print sinks) before stopping them.
       void Promise.all(workers.map((worker) => worker.terminate())).then(() => resolve(outcome));
     };
-    const onAbort = () =>
-      settle({
-        kind: "failed",
-        error: {
-          code: "JOB_CANCELLED",
-          name: "JobCancelledError",
-          message: "cancelled",
-          stack: undefined,
-          details: {},
-        },
-      });
+    const onAbort = () => settle(CANCELLED_OUTCOME);
     options.signal?.addEventListener("abort", onAbort);
 
     for (let thread = 0; thread < threads; thread++) {
