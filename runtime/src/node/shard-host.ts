@@ -34,6 +34,14 @@ export interface ShardHostOptions {
   readonly crossNode?: RemoteChannelFactory;
 }
 
+/**
+ * Credit of a channel between two shards of one thread. Such a channel has no latency to hide, so
+ * a short queue suffices, and it keeps the batches in flight small enough to stay in cache: on a
+ * keyed sum at parallelism 2 on one thread, credit 2 instead of 8 measured 0–20% less CPU time
+ * (this machine is too noisy to say more).
+ */
+const LOCAL_CHANNEL_CREDIT = 2;
+
 /** What a host reports when its shards are done. */
 export type HostOutcome = { readonly kind: "finished" } | { readonly kind: "failed"; readonly error: SerializedError };
 
@@ -123,7 +131,12 @@ export class ShardHost {
       if (source === undefined && target === undefined) continue;
       const slot = plan.vertices[edge.sourceVertex]?.outEdges.indexOf(edge) ?? -1;
       if (source !== undefined && target !== undefined) {
-        const local = new LocalChannel(channel.id, target, channel.inputChannel, credit);
+        const local = new LocalChannel(
+          channel.id,
+          target,
+          channel.inputChannel,
+          Math.min(credit, LOCAL_CHANNEL_CREDIT),
+        );
         (writers.get(source) as ChannelWriter[][])[slot]![channel.outputSlot] = local;
         (readers.get(target) as ChannelReader[])[channel.inputChannel] = local;
         continue;

@@ -33,11 +33,7 @@ export class FieldAggregateOperator extends AbstractOperator {
     this.table = new StateTable(context.clock, undefined);
     this.selector = keySelectorOf(context, 0);
     this.copy = fieldCopier(field);
-    // A property read with a constant name is a fast inline cache; `record[this.field]` is a
-    // generic keyed load (measured 80 ns more per record).
-    this.read = new Function("r", `return r == null ? undefined : r[${JSON.stringify(field)}];`) as (
-      record: unknown,
-    ) => unknown;
+    this.read = fieldReader(field);
   }
   protected functions(): readonly unknown[] {
     return [];
