@@ -67,6 +67,7 @@ program
   .option("--results <file>", "write this node's collect-sink records as JSON: { sink: { shard: [records] } }")
   .option("--batch-size <n>", "records per channel batch", positiveInt, 1000)
   .option("--buffer-timeout <ms>", "longest a partial batch waits", nonNegativeInt, 10)
+  .option("--join-timeout <ms>", "how long to wait for every node to join", positiveInt, 60_000)
   .action(
     async (options: {
       nats: string;
@@ -78,6 +79,7 @@ program
       results?: string;
       batchSize: number;
       bufferTimeout: number;
+      joinTimeout: number;
     }) => {
       const controller = new AbortController();
       const onSignal = () => {
@@ -96,6 +98,7 @@ program
           ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
           batchSize: options.batchSize,
           bufferTimeoutMs: options.bufferTimeout,
+          joinTimeoutMs: options.joinTimeout,
           signal: controller.signal,
         });
         if (options.results !== undefined) await writeFile(options.results, JSON.stringify(result.collected));

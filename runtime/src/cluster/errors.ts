@@ -73,3 +73,17 @@ export class DuplicateNodeError extends KeyflowError {
     super(`two processes claim node ${node} of this job; give each node its own --node`);
   }
 }
+
+/** Some nodes never joined within the join timeout: nothing ran. Retriable once they are started. */
+export class PeersMissingError extends KeyflowError {
+  readonly code = "CLUSTER_PEERS_MISSING";
+  override readonly retriable = true;
+  constructor(
+    readonly missing: readonly number[],
+    readonly waitedMs: number,
+  ) {
+    super(
+      `node${missing.length === 1 ? "" : "s"} ${missing.join(", ")} did not join within ${Math.round(waitedMs)} ms`,
+    );
+  }
+}

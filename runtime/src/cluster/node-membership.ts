@@ -98,6 +98,15 @@ export class NodeMembership {
     return new Promise((resolve) => this.joinedWaiters.push(resolve));
   }
 
+  /** The nodes that have not announced themselves yet. */
+  missingPeers(): number[] {
+    const missing: number[] = [];
+    for (let node = 0; node < this.options.nodes; node++) {
+      if (node !== this.options.node && !this.peers.has(node)) missing.push(node);
+    }
+    return missing;
+  }
+
   /** Resolves once this node and every peer said "finished". */
   allFinished(): Promise<void> {
     if (this.isAllFinished()) return Promise.resolve();

@@ -9,7 +9,7 @@ import { jobIdFromName } from "../transport/job-subjects.js";
 import { connectNats } from "../transport/nats-connection.js";
 import type { NatsLink } from "../transport/nats-link.js";
 import { type SerializedError, serializeError } from "../util/serialized-error.js";
-import { InvalidNodeOptionsError } from "./errors.js";
+import { InvalidNodeOptionsError, PeersMissingError } from "./errors.js";
 import { NatsChannelFactory } from "./nats-channel-factory.js";
 import { NodeMembership } from "./node-membership.js";
 
@@ -38,6 +38,8 @@ export interface StaticNodeOptions {
   readonly heartbeatMs?: number;
   /** Silence after which a running peer is presumed dead and the job fails, in ms. Default 10000. */
   readonly peerTimeoutMs?: number;
+  /** How long to wait for every node to join before giving up (CLUSTER_PEERS_MISSING). Default 60 s. */
+  readonly joinTimeoutMs?: number;
   /** How often a channel writer without credit asks its reader for the grant, in ms. Default 100. */
   readonly askIntervalMs?: number;
   readonly clock?: Clock;
@@ -173,7 +175,17 @@ async function runOnLink(
   membership.start();
 
   try {
+    // A node that was never started must not leave the others waiting forever.
+    const joinTimeoutMs = options.joinTimeoutMs ?? 60_000;
+    const cancelJoinTimer = clock.schedule(joinTimeoutMs, () =>
+      stop({
+        kind: "failed",
+        error: serializeError(new PeersMissingError(membership.missingPeers(), joinTimeoutMs)),
+        tellPeers: true,
+      }),
+    );
     let reason = await Promise.race([membership.allJoined().then(() => undefined), stopped]);
+    cancelJoinTimer();
     reason ??= await Promise.race([
       host
         .run()

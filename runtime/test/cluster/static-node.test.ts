@@ -141,6 +141,26 @@ describe("keyflow node: a static cluster of two processes", () => {
     assert.ok(performance.now() - started < 3_000, "failed within the peer timeout and a heartbeat");
   });
 
+  it("gives up with the missing node's id when a peer never joins", async () => {
+    const started = performance.now();
+    const error = await runNode({
+      natsUrl: server.url,
+      job: SLOW_JOB,
+      node: 0,
+      nodes: 3,
+      parallelism: 3,
+      jobId: `alone${Date.now()}`,
+      joinTimeoutMs: 400,
+    }).then(
+      () => undefined,
+      (failure: unknown) => failure as JobFailedError,
+    );
+    assert.ok(error !== undefined, "the node failed instead of waiting forever");
+    assert.equal(error.reason.code, "CLUSTER_PEERS_MISSING");
+    assert.match(error.message, /nodes 1, 2 did not join within 400 ms/);
+    assert.ok(performance.now() - started < 3_000);
+  });
+
   it("refuses to run with a peer that computed another plan", async () => {
     const jobId = `mismatch${Date.now()}`;
     const common = { natsUrl: server.url, job: SUM_JOB, nodes: 2, jobId };
