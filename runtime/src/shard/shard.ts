@@ -7,18 +7,11 @@ import type { MailboxScheduler, Runnable } from "../mailbox/mailbox-scheduler.js
 import { createOperator } from "../operator/create-operator.js";
 import { isRecordPathFailure, UserFunctionError } from "../operator/errors.js";
 import type { ResultCollector, StreamOperator } from "../operator/operator.js";
-import {
-  type ChannelSelector,
-  CustomSelector,
-  FixedSelector,
-  KeyGroupSelector,
-  RoundRobinSelector,
-  ShuffleSelector,
-} from "../partition/partitioners.js";
 import type { ExecutionPlan, PlanEdge, PlanVertex } from "../plan/execution-plan.js";
 import { keySelectorOfEdge } from "../plan/execution-plan.js";
 import type { Clock } from "../time/clock.js";
 import { WatermarkValve } from "../time/watermark-valve.js";
+import { edgeSelector } from "./edge-selector.js";
 import { ChainedTarget, OperatorOutput, type RecordTarget } from "./operator-output.js";
 
 /**
@@ -103,7 +96,13 @@ export class Shard implements Runnable, InputGate {
       (edge, slot) =>
         new RecordWriter(
           outputs[slot] ?? [],
-          this.selectorFor(edge, outputs[slot]?.length ?? 0),
+          edgeSelector({
+            edge,
+            target: this.options.plan.vertices[edge.targetVertex] as PlanVertex,
+            targetName: (this.options.nodes[edge.targetNode] as OperatorNode).name,
+            channels: outputs[slot]?.length ?? 0,
+            shardIndex: this.options.index,
+          }),
           this.options.batchSize,
         ),
     );
@@ -189,29 +188,6 @@ export class Shard implements Runnable, InputGate {
       parallelism: vertex.parallelism,
       maxParallelism: plan.parallelismOf.get(node.id)?.maxParallelism ?? 128,
     };
-  }
-
-  private selectorFor(edge: PlanEdge, channels: number): ChannelSelector | undefined {
-    const target = this.options.plan.vertices[edge.targetVertex] as PlanVertex;
-    const targetName = (this.options.nodes[edge.targetNode] as OperatorNode).name;
-    const p = edge.partitioner;
-    switch (p.kind) {
-      case "forward":
-        return new FixedSelector(0);
-      case "global":
-        return new FixedSelector(0);
-      case "broadcast":
-        return undefined;
-      case "rebalance":
-      case "rescale":
-        return new RoundRobinSelector(Math.max(1, channels), this.options.index);
-      case "shuffle":
-        return new ShuffleSelector(Math.max(1, channels), this.options.index + 1);
-      case "hash":
-        return new KeyGroupSelector(p.key, edge.maxParallelism, target.parallelism);
-      case "custom":
-        return new CustomSelector(p.key, p.partition, target.parallelism, targetName);
-    }
   }
 
   /** Opens the operators (tail first, as Flink does), then starts taking elements. */
