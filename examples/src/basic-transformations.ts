@@ -13,7 +13,7 @@ import {
  * Readings above a threshold pass the filter, are converted to degrees Celsius, and their ids
  * are split into parts ("sensor_3" -> "sensor", "3").
  *
- * Run it: `npx keyflow run examples/dist/src/basic-transformations.js --parallelism 2`.
+ * Run it: `npm run keyflow -- run examples/dist/src/basic-transformations.js --parallelism 2`.
  */
 
 /** The sensors this example reads: 5 sensors, 40 readings each (200 readings), seeded. */

@@ -25,7 +25,7 @@ import {
  * - global: everything to shard 0;
  * - custom: the book's partitioner, negative numbers to shard 0 and the others to a random shard.
  *
- * Run it: `npx keyflow run examples/dist/src/distribution-transformations.js`.
+ * Run it: `npm run keyflow -- run examples/dist/src/distribution-transformations.js`.
  */
 
 export const STRATEGIES = ["shuffle", "rebalance", "rescale", "broadcast", "global", "custom"] as const;

@@ -12,7 +12,7 @@ import {
  * Each reading updates its sensor's running value and emits it, so the last record per sensor
  * is the final answer.
  *
- * Run it: `npx keyflow run examples/dist/src/keyed-transformations.js --parallelism 2`.
+ * Run it: `npm run keyflow -- run examples/dist/src/keyed-transformations.js --parallelism 2`.
  */
 
 /** The sensors this example reads: 5 sensors, 20 readings each (100 readings), seeded. */

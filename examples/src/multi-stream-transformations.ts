@@ -19,7 +19,7 @@ import {
  * timing, as in Flink, so the number of alerts may differ between runs; every alert is a hot
  * reading seen while the shard's last smoke level was "High".
  *
- * Run it: `npx keyflow run examples/dist/src/multi-stream-transformations.js --parallelism 2`.
+ * Run it: `npm run keyflow -- run examples/dist/src/multi-stream-transformations.js --parallelism 2`.
  */
 
 export type SmokeLevel = "High" | "Low";
