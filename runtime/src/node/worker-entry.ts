@@ -42,16 +42,12 @@ try {
     credit: setup.credit,
     crossThread,
   });
-  host.scheduler.afterTick(() => {
-    for (const link of links.values()) link.flushCredits();
-  });
   host.onClose(() => {
     for (const link of links.values()) link.close();
   });
   parent.on("message", (message: ToWorker) => {
     if (message.type === "start") {
       void host.run().then(async (outcome) => {
-        for (const link of links.values()) link.flushCredits();
         // The parent terminates workers on the outcome, which drops stdout not yet handed over
         // (print sinks): wait until the parent has taken everything written so far.
         await Promise.all([drained(process.stdout), drained(process.stderr)]);
