@@ -1,7 +1,7 @@
 // Folders are the architecture: a folder may import only folders listed above it (STYLE.md),
 // which also rules out cycles between folders. Files inside one folder may import each other.
 const layers = {
-  "functions-sdk/src": ["util", "state", "window", "connector", "function", "job"],
+  "functions-sdk/src": ["util", "state", "function", "time", "window", "connector", "job"],
   "runtime/src": [
     "util",
     "observe",

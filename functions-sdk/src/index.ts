@@ -12,6 +12,7 @@ export type { Collector, OutputTag } from "./function/collector.js";
 export { outputTag } from "./function/collector.js";
 export type * from "./function/functions.js";
 export type { RichFunction, RuntimeContext } from "./function/runtime-context.js";
+export type { TimeDomain, TimerService } from "./function/timer-service.js";
 export type {
   BroadcastConnectedStream,
   BroadcastStream,
@@ -32,11 +33,46 @@ export type {
   OperatorNode,
   OperatorSpec,
   PartitionerSpec,
+  WindowFunctionSpec,
+  WindowSpec,
 } from "./job/graph.js";
 export { KEYED_KINDS } from "./job/graph.js";
+export type { WindowedStream } from "./job/windowed-stream.js";
 export type { Key, KeyPrimitive, KeySelector } from "./key.js";
 export type * from "./state/descriptors.js";
 export { aggregatingState, listState, mapState, reducingState, valueState } from "./state/descriptors.js";
 export type * from "./state/handles.js";
 export type { StateTtl } from "./state/ttl.js";
+export type {
+  TimestampAssigner,
+  WatermarkGenerator,
+  WatermarkOutput,
+} from "./time/watermark-strategy.js";
+export { WatermarkStrategy } from "./time/watermark-strategy.js";
 export { SeededRandom } from "./util/random.js";
+export type { AssignerShape, WindowAssigner, WindowAssignerContext } from "./window/assigner.js";
+export {
+  eventTimeSessionWindows,
+  eventTimeSessionWindowsWithDynamicGap,
+  globalWindows,
+  mergeTimeWindows,
+  processingTimeSessionWindows,
+  processingTimeSessionWindowsWithDynamicGap,
+  slidingEventTimeWindows,
+  slidingProcessingTimeWindows,
+  tumblingEventTimeWindows,
+  tumblingProcessingTimeWindows,
+} from "./window/assigner.js";
+export type { Evictor, EvictorContext, TimestampedValue } from "./window/evictor.js";
+export { countEvictor, deltaEvictor, timeEvictor } from "./window/evictor.js";
+export type { OnMergeContext, Trigger, TriggerContext, TriggerResult } from "./window/trigger.js";
+export {
+  continuousEventTimeTrigger,
+  countTrigger,
+  eventTimeTrigger,
+  neverTrigger,
+  processingTimeTrigger,
+  purgingTrigger,
+} from "./window/trigger.js";
+export { GlobalWindow, TimeWindow, type Window } from "./window/window.js";
+export type { ProcessWindowContext, ProcessWindowFunction } from "./window/window-functions.js";

@@ -3,6 +3,7 @@ import type { MapStateDescriptor, StateDeclarations } from "../state/descriptors
 import type { MapState, StateHandles } from "../state/handles.js";
 import type { Collector, OutputTag } from "./collector.js";
 import type { RichFunction } from "./runtime-context.js";
+import type { TimeDomain, TimerService } from "./timer-service.js";
 
 /** A `map` function as an object with a lifecycle: `class Celsius implements RichMapFunction<Reading, Reading>`. */
 export interface RichMapFunction<I, O> extends RichFunction {
@@ -34,10 +35,16 @@ export interface ProcessContext {
   currentWatermark(): number;
 }
 
-/** A keyed context: the current key and its state. */
+/** A keyed context: the current key, its state and its timers. */
 export interface KeyedContext<K extends Key, S extends StateDeclarations> extends ProcessContext {
   readonly key: K;
   readonly state: StateHandles<S>;
+  readonly timerService: TimerService;
+}
+
+/** The context of `onTimer`: the timer's key (current), its state, and which clock fired it. `timestamp` is the timer's. */
+export interface OnTimerContext<K extends Key, S extends StateDeclarations> extends KeyedContext<K, S> {
+  readonly timeDomain: TimeDomain;
 }
 
 /** A low-level function on a non-keyed stream: records in, records and side outputs out. */
@@ -51,6 +58,8 @@ export interface KeyedProcessFunction<K extends Key, I, O, S extends StateDeclar
   /** Keyed state this function uses, by name; `ctx.state.<name>` is its handle for the current key. */
   readonly state?: S;
   processElement(value: I, ctx: KeyedContext<K, S>, out: Collector<O>): void;
+  /** Called when a timer this key registered fires; the output's timestamp is the timer's. */
+  onTimer?(timestamp: number, ctx: OnTimerContext<K, S>, out: Collector<O>): void;
 }
 
 /** Two inputs, one output: `map1` for the first stream, `map2` for the second. */
@@ -72,6 +81,8 @@ export interface KeyedCoProcessFunction<K extends Key, I1, I2, O, S extends Stat
   readonly state?: S;
   processElement1(value: I1, ctx: KeyedContext<K, S>, out: Collector<O>): void;
   processElement2(value: I2, ctx: KeyedContext<K, S>, out: Collector<O>): void;
+  /** Called when a timer this key registered (from either input) fires. */
+  onTimer?(timestamp: number, ctx: OnTimerContext<K, S>, out: Collector<O>): void;
 }
 
 /** Broadcast state declarations: named map states replicated to every shard. */
@@ -121,6 +132,8 @@ export interface KeyedBroadcastProcessFunction<
   readonly state?: S;
   processElement(value: I, ctx: ReadOnlyBroadcastContext<B> & KeyedContext<K, S>, out: Collector<O>): void;
   processBroadcastElement(value: BI, ctx: BroadcastContext<B>, out: Collector<O>): void;
+  /** Called when a timer the record side registered for a key fires. */
+  onTimer?(timestamp: number, ctx: ReadOnlyBroadcastContext<B> & OnTimerContext<K, S>, out: Collector<O>): void;
 }
 
 /** Chooses a shard for a key: must return an integer in [0, numPartitions). */

@@ -13,6 +13,12 @@ import type {
 } from "../function/functions.js";
 import type { Key, KeySelector } from "../key.js";
 import type { StateDeclarations } from "../state/descriptors.js";
+import type { WatermarkStrategy } from "../time/watermark-strategy.js";
+import type { WindowAssigner } from "../window/assigner.js";
+import { globalWindows } from "../window/assigner.js";
+import { countEvictor } from "../window/evictor.js";
+import { countTrigger, purgingTrigger } from "../window/trigger.js";
+import type { GlobalWindow, Window } from "../window/window.js";
 // connected-streams.ts imports this file back; neither extends a class of the other at load
 // time, so the cycle is safe in any import order. KeyedStream extends DataStream, so it lives here.
 import {
@@ -24,6 +30,7 @@ import {
 import { fieldCopier } from "./field-copy.js";
 import type { EdgeSpec, OperatorNode, OperatorSpec, PartitionerSpec } from "./graph.js";
 import type { GraphBuilder, StreamInput } from "./graph-builder.js";
+import { WindowedStream } from "./windowed-stream.js";
 
 /**
  * A stream of records of type T: the result of a source or an operator, or a union of streams.
@@ -73,6 +80,14 @@ export class DataStream<T> {
    */
   process<R>(fn: ProcessFunction<T, R>): OperatorStream<R> {
     return this.apply<R>({ kind: "process", fn });
+  }
+
+  /**
+   * Assigns event timestamps and generates watermarks in every shard of this stream (prefer a
+   * strategy on `fromSource`, which generates them per split as the source reads).
+   */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): OperatorStream<T> {
+    return this.apply<T>({ kind: "timestampsAndWatermarks", strategy });
   }
 
   /** Partitions by key: every record with one key goes to the same shard and shares that key's state. */
@@ -289,6 +304,21 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   ): OperatorStream<R> {
     const state = (fn as { state?: StateDeclarations }).state ?? {};
     return this.apply<R>({ kind: "keyedProcess", fn, state });
+  }
+
+  /** Cuts the keyed stream into windows; give the window a function to compute per firing. */
+  window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
+    return new WindowedStream<T, K, W>(this.builder, this.edges(0), assigner);
+  }
+
+  /**
+   * Windows of `size` records per key: each fires when it is full. With `slide`, a window of the
+   * last `size` records fires every `slide` records.
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    const windowed = this.window(globalWindows<T>());
+    if (slide === undefined) return windowed.trigger(purgingTrigger(countTrigger<T, GlobalWindow>(size)));
+    return windowed.evictor(countEvictor<T, GlobalWindow>(size)).trigger(countTrigger<T, GlobalWindow>(slide));
   }
 
   /** Folds each record into the key's running value and emits the new value. */

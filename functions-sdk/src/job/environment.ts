@@ -1,6 +1,8 @@
 import { collectionSource } from "../connector/collection-source.js";
 import { type GeneratorOptions, generatorSource } from "../connector/generator-source.js";
 import type { Source } from "../connector/source.js";
+import { InvalidJobError } from "../errors.js";
+import type { WatermarkStrategy } from "../time/watermark-strategy.js";
 import { OperatorStream } from "./data-stream.js";
 import type { GraphBuilder } from "./graph-builder.js";
 
@@ -24,9 +26,34 @@ export class StreamEnvironment {
     return this;
   }
 
-  /** Reads records from a source. */
-  fromSource<T>(source: Source<T>, name = "Source"): OperatorStream<T> {
-    const node = this.builder.add({ kind: "source", source: source as Source<unknown> }, [], name);
+  /**
+   * How often periodic watermark generators emit, in ms of processing time (default 200, as in
+   * Flink). 0 turns periodic emission off (punctuated generators still emit).
+   */
+  setAutoWatermarkInterval(intervalMs: number): this {
+    if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) {
+      throw new InvalidJobError("environment", `auto-watermark interval must be zero or more ms, got ${intervalMs}`);
+    }
+    this.builder.autoWatermarkIntervalMs = intervalMs;
+    return this;
+  }
+
+  /**
+   * Reads records from a source. With a watermark strategy, each source shard (one split)
+   * assigns timestamps and generates its own watermarks as it reads, so
+   * event time follows each split's own order (records with invalid timestamps go to the
+   * strategy's side output: `getSideOutput(tag)` on this stream).
+   */
+  fromSource<T>(source: Source<T>, name = "Source", watermarks?: WatermarkStrategy<T>): OperatorStream<T> {
+    const node = this.builder.add(
+      {
+        kind: "source",
+        source: source as Source<unknown>,
+        watermarks: watermarks as WatermarkStrategy<unknown> | undefined,
+      },
+      [],
+      name,
+    );
     return new OperatorStream<T>(this.builder, node);
   }
 

@@ -20,6 +20,8 @@ const DEFAULT_NAMES: Record<OperatorSpec["kind"], string> = {
   coProcess: "CoProcess",
   keyedCoProcess: "KeyedCoProcess",
   broadcastProcess: "BroadcastProcess",
+  timestampsAndWatermarks: "Timestamps/Watermarks",
+  window: "Window",
   sink: "Sink",
 };
 
@@ -28,6 +30,7 @@ export class GraphBuilder {
   readonly nodes: OperatorNode[] = [];
   parallelism: number | undefined;
   maxParallelism = 128;
+  autoWatermarkIntervalMs = 200;
 
   constructor(readonly jobName: string) {}
 
@@ -100,6 +103,7 @@ export class GraphBuilder {
       name: this.jobName,
       parallelism: this.parallelism,
       maxParallelism: this.maxParallelism,
+      autoWatermarkIntervalMs: this.autoWatermarkIntervalMs,
       nodes: this.nodes,
     };
   }

@@ -2,7 +2,12 @@ import type { SinkSpec } from "../connector/sink.js";
 import type { Source } from "../connector/source.js";
 import type { BroadcastStateDeclarations, Partitioner } from "../function/functions.js";
 import type { Key, KeySelector } from "../key.js";
-import type { StateDeclarations } from "../state/descriptors.js";
+import type { AggregateFunction, StateDeclarations } from "../state/descriptors.js";
+import type { WatermarkStrategy } from "../time/watermark-strategy.js";
+import type { WindowAssigner } from "../window/assigner.js";
+import type { Evictor } from "../window/evictor.js";
+import type { Trigger } from "../window/trigger.js";
+import type { Window } from "../window/window.js";
 
 /**
  * The job graph: what the SDK builds and the runtime executes. Plain data plus the user's
@@ -15,6 +20,8 @@ export interface JobGraph {
   readonly parallelism: number | undefined;
   /** Default max parallelism (number of key groups). */
   readonly maxParallelism: number;
+  /** How often periodic watermark generators are asked for a watermark, in ms of processing time (default 200). */
+  readonly autoWatermarkIntervalMs: number;
   readonly nodes: readonly OperatorNode[];
 }
 
@@ -63,7 +70,12 @@ type Erased = any;
 
 /** What an operator does. The runtime has one implementation per kind. */
 export type OperatorSpec =
-  | { readonly kind: "source"; readonly source: Source<unknown> }
+  | {
+      readonly kind: "source";
+      readonly source: Source<unknown>;
+      /** Per-split timestamps and watermarks, applied as the source emits. */
+      readonly watermarks: WatermarkStrategy<Erased> | undefined;
+    }
   | { readonly kind: "map"; readonly fn: Erased }
   | { readonly kind: "filter"; readonly fn: Erased }
   | { readonly kind: "flatMap"; readonly fn: Erased }
@@ -86,9 +98,39 @@ export type OperatorSpec =
       readonly state: StateDeclarations;
       readonly broadcastState: BroadcastStateDeclarations;
     }
+  | { readonly kind: "timestampsAndWatermarks"; readonly strategy: WatermarkStrategy<Erased> }
+  | { readonly kind: "window"; readonly window: WindowSpec }
   | { readonly kind: "sink"; readonly sink: SinkSpec };
+
+/** A keyed window operator: how records are bucketed, when buckets fire, and what a firing computes. */
+export interface WindowSpec {
+  readonly assigner: WindowAssigner<Erased, Window>;
+  /** Undefined: the assigner's default trigger. */
+  readonly trigger: Trigger<Erased, Window> | undefined;
+  readonly evictor: Evictor<Erased, Window> | undefined;
+  /** How long after a window's end late records still update it (event time only); 0 by default. */
+  readonly allowedLatenessMs: number;
+  /** Side output id for records too late for every window they belong to; undefined: dropped and counted. */
+  readonly lateDataTag: string | undefined;
+  readonly function: WindowFunctionSpec;
+}
+
+/** What a firing computes: an incremental reduce or aggregate (optionally handed to a process window function), or a process window function over all records. */
+export type WindowFunctionSpec =
+  | { readonly kind: "reduce"; readonly reduce: (a: Erased, b: Erased) => Erased; readonly process: Erased | undefined }
+  | {
+      readonly kind: "aggregate";
+      readonly aggregate: AggregateFunction<Erased, Erased, Erased>;
+      readonly process: Erased | undefined;
+    }
+  | { readonly kind: "process"; readonly process: Erased };
 
 export type OperatorKind = OperatorSpec["kind"];
 
 /** Operators that hold keyed state and so need every input keyed. */
-export const KEYED_KINDS: ReadonlySet<OperatorKind> = new Set(["keyedProcess", "rollingReduce", "keyedCoProcess"]);
+export const KEYED_KINDS: ReadonlySet<OperatorKind> = new Set([
+  "keyedProcess",
+  "rollingReduce",
+  "keyedCoProcess",
+  "window",
+]);

@@ -1,4 +1,4 @@
-import type { StreamElement } from "../element/stream-element.js";
+import { ACTIVE, IDLE, type StreamElement } from "../element/stream-element.js";
 import type { ChannelSelector } from "../partition/partitioners.js";
 import type { ChannelWriter } from "./channel.js";
 
@@ -64,6 +64,10 @@ export class RecordWriter {
 
   watermark(timestamp: number): void {
     this.broadcastElement({ kind: "watermark", timestamp });
+  }
+
+  status(idle: boolean): void {
+    this.broadcastElement(idle ? IDLE : ACTIVE);
   }
 
   /** True when every channel can take another batch. */

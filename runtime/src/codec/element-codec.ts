@@ -19,6 +19,7 @@ const TAG_WATERMARK = 1;
 const TAG_BARRIER = 2;
 const TAG_END = 3;
 const TAG_COLUMNS = 4;
+const TAG_STATUS = 5;
 
 /**
  * Encodes an element into msgpackr's reusable buffer: the returned view is valid only until the
@@ -38,6 +39,8 @@ export function encodeElement(element: StreamElement): Uint8Array {
       return packr.pack([TAG_WATERMARK, element.timestamp]);
     case "barrier":
       return packr.pack([TAG_BARRIER, element.checkpointId, element.timestamp]);
+    case "status":
+      return packr.pack([TAG_STATUS, element.idle]);
     case "end":
       return packr.pack([TAG_END]);
   }
@@ -76,6 +79,9 @@ export function decodeElement(bytes: Uint8Array): StreamElement {
         throw new CorruptElementError("a barrier without a numeric checkpoint id and timestamp");
       }
       return { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2] };
+    case TAG_STATUS:
+      if (typeof decoded[1] !== "boolean") throw new CorruptElementError("a watermark status without a boolean");
+      return { kind: "status", idle: decoded[1] };
     case TAG_END:
       return { kind: "end" };
     default:

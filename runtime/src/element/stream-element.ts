@@ -21,6 +21,16 @@ export interface Watermark {
   readonly timestamp: number;
 }
 
+/**
+ * Whether the producer of this channel is idle (has no data and so holds back no event time) or
+ * active again. An idle channel is left out of the downstream minimum watermark until it sends
+ * an active status or a record.
+ */
+export interface WatermarkStatus {
+  readonly kind: "status";
+  readonly idle: boolean;
+}
+
 /** Marks the cut of checkpoint `checkpointId` in a channel. */
 export interface Barrier {
   readonly kind: "barrier";
@@ -33,9 +43,11 @@ export interface EndOfInput {
   readonly kind: "end";
 }
 
-export type StreamElement = RecordBatch | Watermark | Barrier | EndOfInput;
+export type StreamElement = RecordBatch | Watermark | WatermarkStatus | Barrier | EndOfInput;
 
 export const END_OF_INPUT: EndOfInput = Object.freeze({ kind: "end" });
+export const IDLE: WatermarkStatus = Object.freeze({ kind: "status", idle: true });
+export const ACTIVE: WatermarkStatus = Object.freeze({ kind: "status", idle: false });
 
 /** The watermark sent at end of input: event time is complete. */
 export const MAX_WATERMARK = Number.MAX_SAFE_INTEGER;

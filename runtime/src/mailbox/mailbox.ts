@@ -49,5 +49,27 @@ export class Mailbox {
     this.channels = [];
     this.elements = [];
     this.head = 0;
+    this.mails = [];
+  }
+
+  /**
+   * Mails are actions for the shard's thread that are not stream elements: processing-time
+   * timers, periodic watermarks. They run before the next element, in the order put.
+   */
+  private mails: Array<() => void> = [];
+
+  putMail(mail: () => void): void {
+    this.mails.push(mail);
+  }
+
+  hasMail(): boolean {
+    return this.mails.length > 0;
+  }
+
+  /** Takes every pending mail (mails put while running them wait for the next round). */
+  takeMails(): Array<() => void> {
+    const mails = this.mails;
+    this.mails = [];
+    return mails;
   }
 }

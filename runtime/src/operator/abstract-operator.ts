@@ -42,6 +42,10 @@ export abstract class AbstractOperator implements StreamOperator {
     this.output.emitWatermark(timestamp);
   }
 
+  processWatermarkStatus(idle: boolean): void {
+    this.output.emitWatermarkStatus(idle);
+  }
+
   finish(): void {}
 
   /** Closes every rich function, even when one fails to close; rethrows the first failure, named. */

@@ -5,6 +5,7 @@ import type {
   KeyedBroadcastProcessFunction,
   StateDeclarations,
   StateHandles,
+  TimerService,
 } from "@keyflow/functions-sdk";
 import { BroadcastStateStore } from "../state/broadcast-state.js";
 import { KeyedStateBackend } from "../state/keyed-state-backend.js";
@@ -13,6 +14,7 @@ import { AbstractOperator } from "./abstract-operator.js";
 import { keySelectorOf } from "./keyed-process-operator.js";
 import type { OperatorContext, Output } from "./operator.js";
 import { KeyedProcessContext, OperatorProcessContext } from "./process-contexts.js";
+import { ProcessTimers } from "./process-timers.js";
 import { TimestampedCollector } from "./timestamped-collector.js";
 
 /** Record side: keyed (when the stream is keyed) with read-only broadcast state. */
@@ -21,9 +23,10 @@ class RecordSideContext extends KeyedProcessContext<StateDeclarations> {
     out: Output,
     clock: Clock,
     state: StateHandles<StateDeclarations>,
+    timers: TimerService,
     readonly broadcastState: Record<string, unknown>,
   ) {
-    super(out, clock, state);
+    super(out, clock, state, timers);
   }
 }
 
@@ -37,6 +40,19 @@ class BroadcastSideContext extends OperatorProcessContext {
     super(out, clock);
   }
 }
+
+const noTimers = (): never => {
+  throw new TypeError("timers need a keyed stream: keyBy(...) before connect(...)");
+};
+/** A non-keyed broadcast connection has no timers (Flink neither): every call says why. */
+const NO_TIMERS: TimerService = {
+  currentProcessingTime: noTimers,
+  currentWatermark: noTimers,
+  registerEventTimeTimer: noTimers,
+  registerProcessingTimeTimer: noTimers,
+  deleteEventTimeTimer: noTimers,
+  deleteProcessingTimeTimer: noTimers,
+};
 
 type AnyBroadcastFunction =
   | BroadcastProcessFunction<unknown, unknown, unknown, BroadcastStateDeclarations>
@@ -54,6 +70,7 @@ export class BroadcastProcessOperator extends AbstractOperator {
   private readonly broadcastCtx: BroadcastSideContext;
   private readonly collector: TimestampedCollector;
   private readonly selector: ((value: unknown) => unknown) | undefined;
+  readonly timers: ProcessTimers | undefined;
 
   constructor(
     context: OperatorContext,
@@ -66,9 +83,20 @@ export class BroadcastProcessOperator extends AbstractOperator {
     this.broadcast = new BroadcastStateStore(declarations);
     this.backend = keyed ? new KeyedStateBackend(context.runtime.maxParallelism, context.clock) : undefined;
     const handles = (this.backend?.handles(state) ?? {}) as StateHandles<StateDeclarations>;
-    this.recordCtx = new RecordSideContext(this.output, context.clock, handles, this.broadcast.readOnlyHandles());
+    this.timers =
+      this.backend === undefined
+        ? undefined
+        : new ProcessTimers(context, this.backend, fn as never, (error, what) => this.failure(error, what));
+    this.recordCtx = new RecordSideContext(
+      this.output,
+      context.clock,
+      handles,
+      this.timers ?? NO_TIMERS,
+      this.broadcast.readOnlyHandles(),
+    );
     this.broadcastCtx = new BroadcastSideContext(this.output, context.clock, this.broadcast.handles());
     this.collector = new TimestampedCollector(this.output);
+    this.timers?.bind(this.recordCtx, this.collector);
     this.selector = keyed ? keySelectorOf(context, 0) : undefined;
   }
   protected functions(): readonly unknown[] {
@@ -96,6 +124,11 @@ export class BroadcastProcessOperator extends AbstractOperator {
   override processWatermark(timestamp: number): void {
     this.recordCtx.wm = timestamp;
     this.broadcastCtx.wm = timestamp;
+    this.timers?.service.advanceWatermark(timestamp);
     super.processWatermark(timestamp);
+  }
+  override async close(): Promise<void> {
+    this.timers?.service.dispose();
+    await super.close();
   }
 }

@@ -11,6 +11,7 @@ import { AbstractOperator } from "./abstract-operator.js";
 import { keySelectorOf } from "./keyed-process-operator.js";
 import type { OperatorContext } from "./operator.js";
 import { KeyedProcessContext, OperatorProcessContext } from "./process-contexts.js";
+import { ProcessTimers } from "./process-timers.js";
 import { TimestampedCollector } from "./timestamped-collector.js";
 
 /** Two inputs mapped by `map1` and `map2` into one output. */
@@ -94,6 +95,7 @@ export class KeyedCoProcessOperator extends AbstractOperator {
   private readonly ctx: KeyedProcessContext<StateDeclarations>;
   private readonly collector: TimestampedCollector;
   private readonly selectors: Array<(value: unknown) => unknown>;
+  readonly timers: ProcessTimers;
 
   constructor(
     context: OperatorContext,
@@ -102,8 +104,10 @@ export class KeyedCoProcessOperator extends AbstractOperator {
   ) {
     super(context);
     this.backend = new KeyedStateBackend(context.runtime.maxParallelism, context.clock);
-    this.ctx = new KeyedProcessContext(this.output, context.clock, this.backend.handles(state));
+    this.timers = new ProcessTimers(context, this.backend, fn, (error, what) => this.failure(error, what));
+    this.ctx = new KeyedProcessContext(this.output, context.clock, this.backend.handles(state), this.timers);
     this.collector = new TimestampedCollector(this.output);
+    this.timers.bind(this.ctx, this.collector);
     this.selectors = [keySelectorOf(context, 0), keySelectorOf(context, 1)];
   }
   protected functions(): readonly unknown[] {
@@ -124,6 +128,11 @@ export class KeyedCoProcessOperator extends AbstractOperator {
   }
   override processWatermark(timestamp: number): void {
     this.ctx.wm = timestamp;
+    this.timers.service.advanceWatermark(timestamp);
     super.processWatermark(timestamp);
+  }
+  override async close(): Promise<void> {
+    this.timers.service.dispose();
+    await super.close();
   }
 }

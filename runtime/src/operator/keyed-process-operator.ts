@@ -3,6 +3,7 @@ import { KeyedStateBackend } from "../state/keyed-state-backend.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import type { OperatorContext } from "./operator.js";
 import { KeyedProcessContext } from "./process-contexts.js";
+import { ProcessTimers } from "./process-timers.js";
 import { TimestampedCollector } from "./timestamped-collector.js";
 
 /** `process` on a keyed stream: sets the current key, then calls the user's function with that key's state. */
@@ -11,6 +12,7 @@ export class KeyedProcessOperator extends AbstractOperator {
   private readonly ctx: KeyedProcessContext<StateDeclarations>;
   private readonly collector: TimestampedCollector;
   private readonly selector: (value: unknown) => unknown;
+  readonly timers: ProcessTimers;
 
   constructor(
     context: OperatorContext,
@@ -19,8 +21,10 @@ export class KeyedProcessOperator extends AbstractOperator {
   ) {
     super(context);
     this.backend = new KeyedStateBackend(context.runtime.maxParallelism, context.clock);
-    this.ctx = new KeyedProcessContext(this.output, context.clock, this.backend.handles(state));
+    this.timers = new ProcessTimers(context, this.backend, fn, (error, what) => this.failure(error, what));
+    this.ctx = new KeyedProcessContext(this.output, context.clock, this.backend.handles(state), this.timers);
     this.collector = new TimestampedCollector(this.output);
+    this.timers.bind(this.ctx, this.collector);
     this.selector = keySelectorOf(context, 0);
   }
   protected functions(): readonly unknown[] {
@@ -38,9 +42,15 @@ export class KeyedProcessOperator extends AbstractOperator {
       throw this.failure(error, value);
     }
   }
+  /** Fires the event-time timers the watermark passed, then forwards it (timers' output precedes it). */
   override processWatermark(timestamp: number): void {
     this.ctx.wm = timestamp;
+    this.timers.service.advanceWatermark(timestamp);
     super.processWatermark(timestamp);
+  }
+  override async close(): Promise<void> {
+    this.timers.service.dispose();
+    await super.close();
   }
 }
 

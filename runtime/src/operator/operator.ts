@@ -1,5 +1,6 @@
 import type { OperatorNode, RuntimeContext } from "@keyflow/functions-sdk";
 import type { Clock } from "../time/clock.js";
+import type { ProcessingTimeService } from "../time/processing-time-service.js";
 
 /**
  * Where an operator emits. Calls are synchronous: a record goes straight into the next chained
@@ -10,6 +11,8 @@ export interface Output {
   /** Emits to the side output with this tag id; dropped when nothing consumes that side output. */
   collectSide(tagId: string, value: unknown, timestamp: number): void;
   emitWatermark(timestamp: number): void;
+  /** This output goes idle (holds back no event time downstream) or active again. */
+  emitWatermarkStatus(idle: boolean): void;
 }
 
 /**
@@ -24,6 +27,8 @@ export interface StreamOperator {
   /** `input` is 0, or 1 for the second input of a two-input operator. */
   processRecord(value: unknown, timestamp: number, input: number): void;
   processWatermark(timestamp: number): void;
+  /** The operator's input went idle or active; operators forward it unless they generate watermarks. */
+  processWatermarkStatus(idle: boolean): void;
   finish(): void | Promise<void>;
   close(): void | Promise<void>;
 }
@@ -33,6 +38,10 @@ export interface OperatorContext {
   readonly node: OperatorNode;
   readonly runtime: RuntimeContext;
   readonly clock: Clock;
+  /** Processing-time callbacks on the shard's thread, between elements. */
+  readonly processingTime: ProcessingTimeService;
+  /** How often periodic watermark generators emit (ms of processing time; 0: never). */
+  readonly autoWatermarkIntervalMs: number;
   readonly output: Output;
   /** Key selector per input, for keyed operators (from the hash partitioner of the input edge). */
   readonly keySelectors: ReadonlyArray<((value: unknown) => unknown) | undefined>;

@@ -1,10 +1,12 @@
 import type {
   Key,
-  KeyedContext,
+  OnTimerContext,
   OutputTag,
   ProcessContext,
   StateDeclarations,
   StateHandles,
+  TimeDomain,
+  TimerService,
 } from "@keyflow/functions-sdk";
 import type { Clock } from "../time/clock.js";
 import type { Output } from "./operator.js";
@@ -38,18 +40,24 @@ export class OperatorProcessContext implements ProcessContext {
   }
 }
 
-/** A process context with the current key and its state handles. */
+/**
+ * A process context with the current key, its state handles and its timers. The same object is
+ * the `OnTimerContext` of `onTimer` (with `timeDomain` set), so timers allocate nothing either.
+ */
 export class KeyedProcessContext<S extends StateDeclarations>
   extends OperatorProcessContext
-  implements KeyedContext<Key, S>
+  implements OnTimerContext<Key, S>
 {
   /** @internal */
   currentKey: Key = "";
+  /** @internal Set while `onTimer` runs. */
+  timeDomain: TimeDomain = "eventTime";
 
   constructor(
     out: Output,
     clock: Clock,
     readonly state: StateHandles<S>,
+    readonly timerService: TimerService,
   ) {
     super(out, clock);
   }

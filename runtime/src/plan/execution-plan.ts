@@ -60,6 +60,8 @@ export interface PlanChannel {
  */
 export interface ExecutionPlan {
   readonly jobName: string;
+  /** Periodic watermark interval of the job (ms of processing time). */
+  readonly autoWatermarkIntervalMs: number;
   readonly vertices: readonly PlanVertex[];
   readonly edges: readonly PlanEdge[];
   readonly channels: readonly PlanChannel[];
@@ -221,7 +223,16 @@ export function buildExecutionPlan(graph: JobGraph, options: PlanOptions = {}): 
     }
   }
 
-  return { jobName: graph.name, vertices, edges, channels, inputsOf, outputsOf, parallelismOf };
+  return {
+    jobName: graph.name,
+    autoWatermarkIntervalMs: graph.autoWatermarkIntervalMs,
+    vertices,
+    edges,
+    channels,
+    inputsOf,
+    outputsOf,
+    parallelismOf,
+  };
 }
 
 /** Which inputs of an operator must be keyed. */

@@ -4,6 +4,7 @@ import type { Output, StreamOperator } from "../operator/operator.js";
 export interface RecordTarget {
   push(value: unknown, timestamp: number): void;
   watermark(timestamp: number): void;
+  status(idle: boolean): void;
 }
 
 /** Feeds a chained operator: records and watermarks are plain synchronous calls. */
@@ -14,6 +15,9 @@ export class ChainedTarget implements RecordTarget {
   }
   watermark(timestamp: number): void {
     this.operator.processWatermark(timestamp);
+  }
+  status(idle: boolean): void {
+    this.operator.processWatermarkStatus(idle);
   }
 }
 
@@ -42,5 +46,9 @@ export class OperatorOutput implements Output {
 
   emitWatermark(timestamp: number): void {
     for (const target of this.everyTarget) target.watermark(timestamp);
+  }
+
+  emitWatermarkStatus(idle: boolean): void {
+    for (const target of this.everyTarget) target.status(idle);
   }
 }

@@ -4,13 +4,15 @@ import { RecordWriter } from "../channel/record-writer.js";
 import { END_OF_INPUT, MAX_WATERMARK, type StreamElement } from "../element/stream-element.js";
 import { Mailbox } from "../mailbox/mailbox.js";
 import type { MailboxScheduler, Runnable } from "../mailbox/mailbox-scheduler.js";
-import { createOperator } from "../operator/create-operator.js";
 import { isRecordPathFailure, UserFunctionError } from "../operator/errors.js";
 import type { ResultCollector, StreamOperator } from "../operator/operator.js";
+import { WatermarkGeneration } from "../operator/watermark-generation.js";
 import type { ExecutionPlan, PlanEdge, PlanVertex } from "../plan/execution-plan.js";
 import { keySelectorOfEdge } from "../plan/execution-plan.js";
 import type { Clock } from "../time/clock.js";
+import type { ProcessingTimeService } from "../time/processing-time-service.js";
 import { WatermarkValve } from "../time/watermark-valve.js";
+import { createOperator } from "./create-operator.js";
 import { edgeSelector } from "./edge-selector.js";
 import { ChainedTarget, OperatorOutput, type RecordTarget } from "./operator-output.js";
 
@@ -70,6 +72,26 @@ export class Shard implements Runnable, InputGate {
   /** A failure while the shard was wired (see `setUp`), reported when it starts. */
   private setupFailure: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** Per-split timestamps and watermarks of a source with a watermark strategy. */
+  private sourceWatermarks: WatermarkGeneration | undefined;
+  /** Processing-time callbacks, run as mails on this shard's thread. */
+  readonly processingTime: ProcessingTimeService = {
+    now: () => this.options.clock.now(),
+    registerTimer: (timestamp, callback) => {
+      let cancelled = false;
+      const cancelClock = this.options.clock.schedule(timestamp - this.options.clock.now(), () => {
+        if (cancelled || this.isDone()) return;
+        this.mailbox.putMail(() => {
+          if (!cancelled) callback(timestamp);
+        });
+        if (this.state === "running") this.options.scheduler.wake(this);
+      });
+      return () => {
+        cancelled = true;
+        cancelClock();
+      };
+    },
+  };
 
   constructor(private readonly options: ShardOptions) {
     this.name = `${options.vertex.name}#${options.index}`;
@@ -136,9 +158,25 @@ export class Shard implements Runnable, InputGate {
           }),
         );
         this.sourceHeadOutput = output;
-        this.sourceOutput = {
-          collect: (value: unknown, timestamp?: number) => output.collect(value, timestamp ?? Number.NaN),
-        };
+        const strategy = node.spec.watermarks;
+        if (strategy === undefined) {
+          this.sourceOutput = {
+            collect: (value: unknown, timestamp?: number) => output.collect(value, timestamp ?? Number.NaN),
+          };
+        } else {
+          const generation = new WatermarkGeneration({
+            strategy,
+            output,
+            processingTime: this.processingTime,
+            intervalMs: plan.autoWatermarkIntervalMs,
+            operatorName: node.name,
+            shardName: this.name,
+          });
+          this.sourceWatermarks = generation;
+          this.sourceOutput = {
+            collect: (value: unknown, timestamp?: number) => generation.onRecord(value, timestamp ?? Number.NaN),
+          };
+        }
         continue;
       }
       const keySelectors = [0, 1].map((input) => {
@@ -150,6 +188,8 @@ export class Shard implements Runnable, InputGate {
           node,
           runtime,
           clock: this.options.clock,
+          processingTime: this.processingTime,
+          autoWatermarkIntervalMs: plan.autoWatermarkIntervalMs,
           output,
           keySelectors,
           results: this.options.results,
@@ -206,6 +246,7 @@ export class Shard implements Runnable, InputGate {
     if (this.state !== "opening") return;
     this.state = "running";
     this.lastFlush = this.options.clock.now();
+    this.sourceWatermarks?.start();
     if (this.readers.length === 0 && this.reader === undefined) {
       void this.finishShard();
       return;
@@ -221,6 +262,12 @@ export class Shard implements Runnable, InputGate {
   runSlice(): boolean {
     if (this.state !== "running") return false;
     try {
+      if (this.mailbox.hasMail()) {
+        for (const mail of this.mailbox.takeMails()) {
+          mail();
+          if (this.state !== "running") return false;
+        }
+      }
       return this.reader === undefined ? this.processMailbox() : this.pollSource();
     } catch (error) {
       this.fail(error);
@@ -259,7 +306,8 @@ export class Shard implements Runnable, InputGate {
       if (result === "more") continue;
       if (result === "end") {
         // End of a source: event time is complete, so everything pending downstream can fire.
-        this.sourceHeadOutput?.emitWatermark(MAX_WATERMARK);
+        if (this.sourceWatermarks !== undefined) this.sourceWatermarks.finish();
+        else this.sourceHeadOutput?.emitWatermark(MAX_WATERMARK);
         void this.finishShard();
         return false;
       }
@@ -302,6 +350,13 @@ export class Shard implements Runnable, InputGate {
         if (advanced !== undefined) (this.headOperator as StreamOperator).processWatermark(advanced);
         return;
       }
+      case "status": {
+        const valve = this.valve as WatermarkValve;
+        const advanced = valve.setIdle(channel, element.idle);
+        if (advanced !== undefined) (this.headOperator as StreamOperator).processWatermark(advanced);
+        this.forwardStatusChange(valve);
+        return;
+      }
       case "barrier": {
         // Alignment comes with checkpoints; here a barrier is forwarded once every input delivered it.
         const count = (this.barrierCounts.get(element.checkpointId) ?? 0) + 1;
@@ -315,12 +370,24 @@ export class Shard implements Runnable, InputGate {
       }
       case "end": {
         this.endedChannels++;
-        const advanced = (this.valve as WatermarkValve).end(channel);
+        const valve = this.valve as WatermarkValve;
+        const advanced = valve.end(channel);
         if (advanced !== undefined) (this.headOperator as StreamOperator).processWatermark(advanced);
+        if (this.endedChannels < this.readers.length) this.forwardStatusChange(valve);
         if (this.endedChannels === this.readers.length) void this.finishShard();
         return;
       }
     }
+  }
+
+  /** Tells the chain when all live inputs went idle, or one became active again. */
+  private forwardStatusChange(valve: WatermarkValve): void {
+    const change = valve.statusChange();
+    if (change !== undefined) (this.headOperator as StreamOperator).processWatermarkStatus(change === "idle");
+  }
+
+  private isDone(): boolean {
+    return this.state === "finished" || this.state === "failed" || this.state === "cancelled";
   }
 
   /** True when every output can take a batch; otherwise arranges to be woken when it can. */
@@ -372,6 +439,7 @@ export class Shard implements Runnable, InputGate {
   }
 
   private async closeEach(): Promise<void> {
+    this.sourceWatermarks?.stop();
     let failure: unknown;
     try {
       await this.reader?.close?.();

@@ -1,4 +1,5 @@
 import type { Key, StateTtl } from "@keyflow/functions-sdk";
+import { canonicalKey } from "../partition/canonical-key.js";
 import type { Clock } from "../time/clock.js";
 
 /** A value with its expiry, stored only by tables with a TTL. */
@@ -127,6 +128,3 @@ export class StateTable<V> {
 }
 
 /** Map key of a tuple key: canonical JSON (primitives are used as they are; Map compares them by value). */
-export function canonicalKey(key: readonly unknown[]): string {
-  return JSON.stringify(key, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
-}

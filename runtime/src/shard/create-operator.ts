@@ -1,12 +1,19 @@
-import { BroadcastProcessOperator } from "./broadcast-process-operator.js";
-import { CoFlatMapOperator, CoMapOperator, CoProcessOperator, KeyedCoProcessOperator } from "./co-operators.js";
-import { FieldAggregateOperator } from "./field-aggregate-operator.js";
-import { KeyedProcessOperator } from "./keyed-process-operator.js";
-import type { OperatorContext, StreamOperator } from "./operator.js";
-import { ProcessOperator } from "./process-operator.js";
-import { RollingReduceOperator } from "./rolling-reduce-operator.js";
-import { SinkOperator } from "./sink-operator.js";
-import { FilterOperator, FlatMapOperator, MapOperator } from "./stateless-operators.js";
+import { BroadcastProcessOperator } from "../operator/broadcast-process-operator.js";
+import {
+  CoFlatMapOperator,
+  CoMapOperator,
+  CoProcessOperator,
+  KeyedCoProcessOperator,
+} from "../operator/co-operators.js";
+import { FieldAggregateOperator } from "../operator/field-aggregate-operator.js";
+import { KeyedProcessOperator } from "../operator/keyed-process-operator.js";
+import type { OperatorContext, StreamOperator } from "../operator/operator.js";
+import { ProcessOperator } from "../operator/process-operator.js";
+import { RollingReduceOperator } from "../operator/rolling-reduce-operator.js";
+import { SinkOperator } from "../operator/sink-operator.js";
+import { FilterOperator, FlatMapOperator, MapOperator } from "../operator/stateless-operators.js";
+import { TimestampsAndWatermarksOperator } from "../operator/timestamps-and-watermarks-operator.js";
+import { createWindowOperator } from "../window/create-window-operator.js";
 
 /** The runtime's implementation of each operator kind of the SDK's graph (sources are driven by the shard). */
 export function createOperator(context: OperatorContext): StreamOperator {
@@ -36,6 +43,10 @@ export function createOperator(context: OperatorContext): StreamOperator {
       return new KeyedCoProcessOperator(context, spec.fn, spec.state);
     case "broadcastProcess":
       return new BroadcastProcessOperator(context, spec.fn, spec.keyed, spec.state, spec.broadcastState);
+    case "timestampsAndWatermarks":
+      return new TimestampsAndWatermarksOperator(context, spec.strategy);
+    case "window":
+      return createWindowOperator(context, spec.window);
     case "sink":
       return new SinkOperator(context, spec.sink);
     case "source":
