@@ -13,7 +13,7 @@ export { execute } from "./embedded/execute.js";
 export type { JobResult } from "./embedded/job-result.js";
 export { JobCancelledError, JobFailedError } from "./node/errors.js";
 export { JobModuleError, loadJob } from "./node/load-job.js";
-export { UserFunctionError } from "./operator/errors.js";
+export { InvalidTimestampError, UserFunctionError } from "./operator/errors.js";
 export { PartitionOutOfRangeError } from "./partition/errors.js";
 export type { KeyGroupRange } from "./partition/key-groups.js";
 export { keyGroupOf, keyGroupRangeOf, shardOfKey, shardOfKeyGroup } from "./partition/key-groups.js";

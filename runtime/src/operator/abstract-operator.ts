@@ -72,4 +72,10 @@ export abstract class AbstractOperator implements StreamOperator {
     if (isRecordPathFailure(error)) return error;
     return UserFunctionError.of(this.node.name, this.shardName, record, error);
   }
+
+  /** Like `failure`, for a call that is not about one record (a timer): `what` describes it, verbatim. */
+  protected failureIn(error: unknown, what: string): Error {
+    if (isRecordPathFailure(error)) return error;
+    return new UserFunctionError(this.node.name, this.shardName, what, error);
+  }
 }

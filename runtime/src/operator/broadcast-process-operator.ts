@@ -86,7 +86,7 @@ export class BroadcastProcessOperator extends AbstractOperator {
     this.timers =
       this.backend === undefined
         ? undefined
-        : new ProcessTimers(context, this.backend, fn as never, (error, what) => this.failure(error, what));
+        : new ProcessTimers(context, this.backend, fn as never, (error, what) => this.failureIn(error, what));
     this.recordCtx = new RecordSideContext(
       this.output,
       context.clock,

@@ -104,7 +104,7 @@ export class KeyedCoProcessOperator extends AbstractOperator {
   ) {
     super(context);
     this.backend = new KeyedStateBackend(context.runtime.maxParallelism, context.clock);
-    this.timers = new ProcessTimers(context, this.backend, fn, (error, what) => this.failure(error, what));
+    this.timers = new ProcessTimers(context, this.backend, fn, (error, what) => this.failureIn(error, what));
     this.ctx = new KeyedProcessContext(this.output, context.clock, this.backend.handles(state), this.timers);
     this.collector = new TimestampedCollector(this.output);
     this.timers.bind(this.ctx, this.collector);

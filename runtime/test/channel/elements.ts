@@ -3,8 +3,8 @@ import type { StreamElement } from "../../src/element/stream-element.js";
 
 /**
  * Sequences of stream elements as a producer sends them on one channel: record batches (of
- * numbers, or of same-shaped objects, with or without timestamps), watermarks and barriers in
- * any order, then end-of-input. Every batch is distinct, so an out-of-order delivery shows.
+ * numbers, or of same-shaped objects, with or without timestamps), watermarks, idle/active statuses
+ * and barriers in any order, then end-of-input. Every batch is distinct, so an out-of-order delivery shows.
  */
 export function arbitraryElements(maxLength = 40): fc.Arbitrary<StreamElement[]> {
   const batch = fc.oneof(
@@ -22,6 +22,7 @@ export function arbitraryElements(maxLength = 40): fc.Arbitrary<StreamElement[]>
     { weight: 4, arbitrary: fc.tuple(batch, fc.boolean()).map(([values, timed]) => ({ values, timed })) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 1e12 }).map((timestamp) => ({ timestamp })) },
     { weight: 1, arbitrary: fc.nat({ max: 1000 }).map((checkpointId) => ({ checkpointId })) },
+    { weight: 1, arbitrary: fc.boolean().map((idle) => ({ idle })) },
   );
   return fc.array(element, { maxLength }).map((drafts) => {
     const elements: StreamElement[] = drafts.map((draft, seq): StreamElement => {
@@ -34,6 +35,7 @@ export function arbitraryElements(maxLength = 40): fc.Arbitrary<StreamElement[]>
         return { kind: "records", values, timestamps };
       }
       if ("timestamp" in draft) return { kind: "watermark", timestamp: draft.timestamp };
+      if ("idle" in draft) return { kind: "status", idle: draft.idle };
       return { kind: "barrier", checkpointId: draft.checkpointId, timestamp: seq };
     });
     elements.push({ kind: "end" });

@@ -93,11 +93,13 @@ describe("element codec", () => {
     }
   });
 
-  it("round-trips watermarks, barriers and end-of-input", () => {
+  it("round-trips watermarks, idle and active statuses, barriers and end-of-input", () => {
     for (const element of [
       { kind: "watermark", timestamp: 1_700_000_000_000 },
       { kind: "watermark", timestamp: Number.MAX_SAFE_INTEGER },
       { kind: "watermark", timestamp: -5 },
+      { kind: "status", idle: true },
+      { kind: "status", idle: false },
       { kind: "barrier", checkpointId: 7, timestamp: 1234 },
       { kind: "end" },
     ] satisfies StreamElement[]) {
@@ -132,6 +134,7 @@ describe("element codec", () => {
     assertCorrupt(encodeValue([0, [1, 2], new Float64Array(3)]).slice()); // one timestamp too many
     assertCorrupt(encodeValue([1, "soon"]).slice()); // a watermark without a number
     assertCorrupt(encodeValue([2, 7]).slice()); // a barrier without a timestamp
+    assertCorrupt(encodeValue([5, "idle"]).slice()); // a status that is not a boolean
     assertCorrupt(encodeValue([4, ["a"], [new Float64Array(2)], 3]).slice()); // a column of the wrong length
     assertCorrupt(encodeValue([4, null, null, null]).slice());
   });
@@ -156,6 +159,9 @@ describe("element codec", () => {
             return;
           case "barrier":
             assert.equal(typeof element.checkpointId, "number");
+            return;
+          case "status":
+            assert.equal(typeof element.idle, "boolean");
             return;
           case "end":
             return;

@@ -78,3 +78,37 @@ describe("WatermarkValve", () => {
     );
   });
 });
+
+describe("WatermarkValve with idle channels", () => {
+  it("leaves an idle channel out of the minimum, and takes it back in when it is active again", () => {
+    const valve = new WatermarkValve(2);
+    assert.equal(valve.update(0, 50), undefined);
+    assert.equal(valve.setIdle(1, true), 50);
+    assert.equal(valve.statusChange(), undefined, "one channel is still active");
+    assert.equal(valve.update(0, 80), 80);
+    assert.equal(valve.setIdle(1, false), undefined, "its watermark is behind, but event time never goes back");
+    assert.equal(valve.update(0, 90), undefined, "channel 1 holds event time again");
+    assert.equal(valve.update(1, 85), 85);
+  });
+
+  it("goes idle when every live channel is idle, and active when one wakes up", () => {
+    const valve = new WatermarkValve(3);
+    valve.end(2);
+    valve.setIdle(0, true);
+    assert.equal(valve.statusChange(), undefined);
+    valve.setIdle(1, true);
+    assert.equal(valve.statusChange(), "idle");
+    assert.equal(valve.isIdle, true);
+    valve.setIdle(0, false);
+    assert.equal(valve.statusChange(), "active");
+    assert.equal(valve.statusChange(), undefined);
+  });
+
+  it("does not count an idle channel's watermark until it is active", () => {
+    const valve = new WatermarkValve(2);
+    valve.update(0, 10);
+    valve.setIdle(1, true);
+    assert.equal(valve.update(1, 1_000), undefined);
+    assert.equal(valve.watermark, 10);
+  });
+});
