@@ -5,6 +5,7 @@ import {
   collectSink,
   defineJob,
   type KeyedProcessFunction,
+  mapState,
   valueState,
   WatermarkStrategy,
 } from "@keyflow/functions-sdk";
@@ -237,5 +238,59 @@ describe("timers of keyed process functions", () => {
     // Event time is the minimum of both inputs: x@60 and y@70 fire once the right side passed them
     // (at its record 300); x@250 fires at the end of input. y's right reading arrived by then.
     assert.deepEqual([...result.get(fired)].sort(), ["x@250 rights=2", "x@60 rights=2", "y@70 rights=1"]);
+  });
+
+  it("work on the record side of a keyed broadcast connection, and say why on a non-keyed one", async () => {
+    const fired = collectSink<string>("fired");
+    const keyed = defineJob("broadcast timers", (env) => {
+      const rules = env.fromCollection([{ delay: 100 }]).broadcast({ rules: mapState<string, number>() });
+      env
+        .fromCollection([
+          { id: "a", ts: 1 },
+          { id: "b", ts: 2 },
+        ])
+        .assignTimestampsAndWatermarks(
+          WatermarkStrategy.forMonotonousTimestamps<Reading>().withTimestampAssigner((r) => r.ts),
+        )
+        .keyBy((r) => r.id)
+        .connect(rules)
+        .process({
+          processElement(r, ctx) {
+            ctx.timerService.registerEventTimeTimer(r.ts + (ctx.broadcastState.rules.get("delay") ?? 10));
+          },
+          processBroadcastElement(rule, ctx) {
+            ctx.broadcastState.rules.put("delay", rule.delay);
+          },
+          onTimer(timestamp, ctx, out: Collector<string>) {
+            out.collect(`${ctx.key}@${timestamp}`);
+          },
+        })
+        .collect(fired);
+    });
+    const result = await execute(keyed, { workers: 0 });
+    // The rule and the readings race (different channels), so the delay is 100 or the default 10.
+    for (const line of result.get(fired)) assert.match(line, /^(a@(11|101)|b@(12|102))$/);
+    assert.equal(result.get(fired).length, 2);
+
+    const nonKeyed = defineJob("non-keyed broadcast timers", (env) => {
+      const rules = env.fromCollection([1]).broadcast({ rules: mapState<string, number>() });
+      env
+        .fromCollection([1])
+        .connect(rules)
+        .process({
+          processElement(_x, ctx) {
+            (
+              ctx as unknown as { timerService: { registerEventTimeTimer(t: number): void } }
+            ).timerService.registerEventTimeTimer(5);
+          },
+          processBroadcastElement() {},
+        })
+        .name("NoKey")
+        .collect(collectSink<number>("none"));
+    });
+    await assert.rejects(
+      execute(nonKeyed, { workers: 0 }),
+      /operator "NoKey".*timers need a keyed stream: keyBy\(\.\.\.\) before connect\(\.\.\.\)/s,
+    );
   });
 });
