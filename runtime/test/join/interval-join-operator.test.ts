@@ -131,6 +131,28 @@ describe("interval join operator", () => {
     );
   });
 
+  it("opens and closes a rich join function with the operator's runtime context", async () => {
+    const calls: string[] = [];
+    const h = await harness(
+      { lower: 0, upper: 0 },
+      {
+        open(context) {
+          calls.push(`open ${context.operatorName}#${context.shardIndex}`);
+        },
+        processElement(left, right, _ctx, out: Collector<string>) {
+          calls.push("pair");
+          out.collect(`${left.id}+${right.id}`);
+        },
+        close() {
+          calls.push("close");
+        },
+      },
+    );
+    h.left(ev("L", 5), 5).right(ev("R", 5), 5);
+    await h.end();
+    assert.deepEqual(calls, ["open IntervalJoin#0", "pair", "close"]);
+  });
+
   for (const [name, bounds] of [
     ["inclusive bounds", { lower: -6, upper: 9 }],
     ["exclusive bounds", { lower: -6, upper: 9, lowerExclusive: true, upperExclusive: true }],
