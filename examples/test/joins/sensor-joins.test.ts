@@ -16,10 +16,6 @@ import {
 } from "../../src/joins/sensor-joins.js";
 import { multiset, readSource } from "../helpers.js";
 
-/** The runtime's window operator is built on another branch; the coGroup job needs it. */
-const WINDOW_OPERATOR_PENDING: string | false =
-  "the runtime's window operator is not built yet: this test runs once branch window-operator is merged";
-
 const indoor = await readSource(sensorSource(INDOOR));
 const outdoor = await readSource(sensorSource(OUTDOOR));
 
@@ -68,9 +64,7 @@ describe("sensor joins", () => {
     });
   }
 
-  it("coGroups both sides per sensor and second, also seconds with readings of one side", {
-    skip: WINDOW_OPERATOR_PENDING,
-  }, async () => {
+  it("coGroups both sides per sensor and second, also seconds with readings of one side", async () => {
     const want = expectedSummaries();
     assert.ok(want.some((s) => s.outdoor === undefined) && want.some((s) => s.indoor === undefined));
     const result = await execute(sensorCoGroups({ print: false }), { parallelism: 2 });

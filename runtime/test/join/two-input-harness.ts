@@ -53,7 +53,7 @@ export class TwoInputHarness {
       autoWatermarkIntervalMs: 0,
       output,
       keySelectors,
-      results: { add() {} },
+      results: { add() {}, addMetrics() {} },
     });
     if (!(operator instanceof KeyedCoProcessOperator)) throw new TypeError(`${node.name} is not a keyed co-process`);
     this.operator = operator;

@@ -29,14 +29,6 @@ import {
   tumbling,
 } from "./window-join-reference.js";
 
-/**
- * Window joins run on the runtime's window operator, which is being built on another branch
- * (window-operator); until it is merged every window job fails with "window operators are not
- * built yet". Set to false once it is.
- */
-const WINDOW_OPERATOR_PENDING: string | false =
-  "the runtime's window operator is not built yet: these tests run once branch window-operator is merged";
-
 const DISORDER = 20;
 // Lefts have keys k0..k5, rights k0..k7: k6 and k7 are on the right side only.
 const lefts = events("L", 400, 6, DISORDER, 5);
@@ -143,9 +135,7 @@ async function runCoGroup(c: Case, parallelism: number): Promise<string[]> {
 
 describe("window join", () => {
   for (const c of cases) {
-    it(`emits every pair of a key's left and right records in the same window, as nested loops per window do, on ${c.name}`, {
-      skip: WINDOW_OPERATOR_PENDING,
-    }, async () => {
+    it(`emits every pair of a key's left and right records in the same window, as nested loops per window do, on ${c.name}`, async () => {
       const want = joinPairs(c.windows());
       assert.ok(want.length > 100, `the data gives enough pairs (${want.length})`);
       for (const parallelism of [1, 4])
@@ -153,9 +143,7 @@ describe("window join", () => {
     });
   }
 
-  it("passes its trigger through: a trigger that never fires gives no pairs", {
-    skip: WINDOW_OPERATOR_PENDING,
-  }, async () => {
+  it("passes its trigger through: a trigger that never fires gives no pairs", async () => {
     const sink = collectSink<string>("pairs");
     const job = defineJob("never", (env) => {
       const [left, right] = sources(env, cases[0] as Case);
@@ -171,9 +159,7 @@ describe("window join", () => {
     assert.deepEqual((await execute(job, { parallelism: 2 })).get(sink), []);
   });
 
-  it("passes its evictor through: records it removes before the join form no pairs", {
-    skip: WINDOW_OPERATOR_PENDING,
-  }, async () => {
+  it("passes its evictor through: records it removes before the join form no pairs", async () => {
     // Evicts left records with odd timestamps: the evictor sees both sides' records, tagged.
     const oddLefts: Evictor<TaggedUnion<Event, Event>, TimeWindow> = {
       evictBefore(elements) {
@@ -206,9 +192,7 @@ describe("window join", () => {
 
 describe("window coGroup", () => {
   for (const c of cases) {
-    it(`calls the function once per window and key with records on either side, with both sides' records, on ${c.name}`, {
-      skip: WINDOW_OPERATOR_PENDING,
-    }, async () => {
+    it(`calls the function once per window and key with records on either side, with both sides' records, on ${c.name}`, async () => {
       const want = coGroupLines(c.windows());
       const oneSided = want.filter((line) => line.includes(":/") || line.endsWith("/"));
       assert.ok(oneSided.length > 20, `some windows have records of one side only (${oneSided.length})`);
