@@ -64,6 +64,12 @@ describe("sensor joins", () => {
     });
   }
 
+  it("gives the same pairs when the job module runs on worker threads", async () => {
+    const module = new URL("../../src/joins/sensor-joins.js", import.meta.url);
+    const result = await execute(module, { parallelism: 2, workers: 2 });
+    assert.deepEqual(multiset(result.get(differences)), multiset(expectedDifferences));
+  });
+
   it("coGroups both sides per sensor and second, also seconds with readings of one side", async () => {
     const want = expectedSummaries();
     assert.ok(want.some((s) => s.outdoor === undefined) && want.some((s) => s.indoor === undefined));
