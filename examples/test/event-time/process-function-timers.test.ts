@@ -4,8 +4,8 @@ import {
   type Collector,
   type KeyedContext,
   type OnTimerContext,
-  type SensorReading,
   SeededRandom,
+  type SensorReading,
 } from "@keyflow/functions-sdk";
 import { execute, SimulatedClock } from "@keyflow/runtime";
 import {
