@@ -129,6 +129,8 @@ async function runOnLink(
         const list = (shards[String(shard)] ??= []);
         for (const value of values) list.push(value);
       },
+      // Operator metrics reach the job result of embedded runs only; a node's result has no place for them yet.
+      addMetrics() {},
     },
     batchSize: options.batchSize ?? 1000,
     bufferTimeoutMs: options.bufferTimeoutMs ?? 10,

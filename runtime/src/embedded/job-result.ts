@@ -1,7 +1,7 @@
 import type { CollectSink } from "@keyflow/functions-sdk";
 import type { ResultCollector } from "../operator/operator.js";
 
-/** What a finished bounded job returns: the records each collect sink gathered. */
+/** What a finished bounded job returns: the records each collect sink gathered, and operators' metrics. */
 export interface JobResult {
   readonly jobName: string;
   readonly durationMs: number;
@@ -9,11 +9,17 @@ export interface JobResult {
   get<T>(sink: CollectSink<T>): T[];
   /** Every collect sink's records by name. */
   readonly collected: ReadonlyMap<string, unknown[]>;
+  /**
+   * An operator's metrics, by operator name, summed over its shards (operators sharing a name add
+   * up): e.g. a window operator's `lateRecordsDropped`. Empty for an operator that reports none.
+   */
+  metrics(operatorName: string): Readonly<Record<string, number>>;
 }
 
-/** Gathers collect-sink chunks as shards send them, kept per shard so order within a shard holds. */
+/** Gathers collect-sink chunks as shards send them, kept per shard so order within a shard holds, and operators' metrics. */
 export class ResultBuffer implements ResultCollector {
   private readonly sinks = new Map<string, Map<number, unknown[][]>>();
+  private readonly operatorMetrics = new Map<string, Record<string, number>>();
 
   add(sinkName: string, shardIndex: number, values: unknown[]): void {
     let shards = this.sinks.get(sinkName);
@@ -26,7 +32,17 @@ export class ResultBuffer implements ResultCollector {
     else chunks.push(values);
   }
 
+  addMetrics(operatorName: string, _shardIndex: number, metrics: Readonly<Record<string, number>>): void {
+    let sums = this.operatorMetrics.get(operatorName);
+    if (sums === undefined) {
+      sums = {};
+      this.operatorMetrics.set(operatorName, sums);
+    }
+    for (const [name, value] of Object.entries(metrics)) sums[name] = (sums[name] ?? 0) + value;
+  }
+
   toResult(jobName: string, durationMs: number): JobResult {
+    const operatorMetrics = this.operatorMetrics;
     const collected = new Map<string, unknown[]>();
     for (const [name, shards] of this.sinks) {
       const all: unknown[] = [];
@@ -41,6 +57,9 @@ export class ResultBuffer implements ResultCollector {
       collected,
       get<T>(sink: CollectSink<T>): T[] {
         return (collected.get(sink.name) ?? []) as T[];
+      },
+      metrics(operatorName: string): Readonly<Record<string, number>> {
+        return { ...operatorMetrics.get(operatorName) };
       },
     };
   }

@@ -36,7 +36,10 @@ try {
     nodes: setup.nodes,
     threadsPerNode: setup.threads,
     clock: systemClock,
-    results: { add: (sink, shard, values) => post({ type: "collect", sink, shard, values }) },
+    results: {
+      add: (sink, shard, values) => post({ type: "collect", sink, shard, values }),
+      addMetrics: (operator, shard, metrics) => post({ type: "metrics", operator, shard, metrics }),
+    },
     batchSize: setup.batchSize,
     bufferTimeoutMs: setup.bufferTimeoutMs,
     credit: setup.credit,

@@ -79,6 +79,9 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
           case "collect":
             options.results.add(message.sink, message.shard, message.values);
             return;
+          case "metrics":
+            options.results.addMetrics(message.operator, message.shard, message.metrics);
+            return;
           case "outcome":
             if (message.outcome.kind === "failed") settle(message.outcome);
             else if (++finished === threads) settle(message.outcome);

@@ -24,4 +24,10 @@ export type ToWorker = { readonly type: "start" } | { readonly type: "cancel" };
 export type FromWorker =
   | { readonly type: "ready" }
   | { readonly type: "collect"; readonly sink: string; readonly shard: number; readonly values: unknown[] }
+  | {
+      readonly type: "metrics";
+      readonly operator: string;
+      readonly shard: number;
+      readonly metrics: Readonly<Record<string, number>>;
+    }
   | { readonly type: "outcome"; readonly outcome: HostOutcome };

@@ -49,7 +49,9 @@ export interface OperatorContext {
   readonly results: ResultCollector;
 }
 
-/** Receives what collect sinks gather; the executor returns it as the job's result. */
+/** Receives what collect sinks gather and what operators count; the executor returns it as the job's result. */
 export interface ResultCollector {
   add(sinkName: string, shardIndex: number, values: unknown[]): void;
+  /** An operator shard's metrics (counters) at the end of its input, by name; the result adds them up over shards. */
+  addMetrics(operatorName: string, shardIndex: number, metrics: Readonly<Record<string, number>>): void;
 }

@@ -277,6 +277,9 @@ export class Shard implements Runnable, InputGate {
 
   private processMailbox(): boolean {
     for (let n = 0; n < ELEMENTS_PER_SLICE; n++) {
+      // A mail put by the last element (a processing-time timer that came due) runs before the
+      // next element, as in Flink's mailbox: a window due before the end of input fires before it.
+      if (n > 0 && this.mailbox.hasMail()) return true;
       if (this.mailbox.isEmpty()) {
         this.flushOutputs();
         return false;
