@@ -3,6 +3,7 @@ import type { CollectSink } from "@keyflow/functions-sdk";
 import {
   type AggregatedResult,
   aggregated,
+  aggregatedDropping,
   BOUND_MS,
   type CorrectnessCase,
   lateAggregated,
@@ -74,6 +75,11 @@ export function checkAgainstReference(get: Collected, events: readonly Event[], 
   );
   assert.deepEqual(byWindow(get(reduced), endId), byWindow(expected.reducedResults, endId), "reduce firings");
   assert.deepEqual(byWindow(get(aggregated), endId), byWindow(expected.aggregatedResults, endId), "aggregate firings");
+  assert.deepEqual(
+    byWindow(get(aggregatedDropping), endId),
+    byWindow(expected.aggregatedResults, endId),
+    "aggregate firings without a late side output",
+  );
   const lateSeqs = expected.reference.late;
   for (const [name, sink] of [
     ["reduce", lateReduced],

@@ -116,6 +116,10 @@ export interface ProcessedResult {
 export const reduced = collectSink<ReducedResult>("reduced");
 export const aggregated = collectSink<AggregatedResult>("aggregated");
 export const processed = collectSink<ProcessedResult>("processed");
+/** The aggregate again, without a late side output: its late records are dropped and counted (`lateRecordsDropped`). */
+export const aggregatedDropping = collectSink<AggregatedResult>("aggregated-dropping");
+/** The name of that window operator, for `result.metrics(...)`. */
+export const DROPPING_OPERATOR = "AggregateDroppingLate";
 export const lateReduced = collectSink<Event>("late-reduced");
 export const lateAggregated = collectSink<Event>("late-aggregated");
 export const lateProcessed = collectSink<Event>("late-processed");
@@ -149,7 +153,12 @@ export interface CorrectnessCase {
   readonly parallelism: number;
 }
 
-/** The correctness job over `events`: reduce, aggregate and process windows of one shape, each with its late side output. */
+/**
+ * The correctness job over `events`: reduce, aggregate and process windows of one shape, each with
+ * its late side output, and the aggregate once more without one. Results are collected by sink
+ * shards of the windows' parallelism, chained to them, so each window shard's results stay where
+ * they were computed (on its node, in a cluster).
+ */
 export function correctnessJob(events: readonly Event[], c: CorrectnessCase): JobDefinition {
   return defineJob({ name: `window-correctness-${c.shape.kind}-${c.latenessMs}-p${c.parallelism}` }, (env) => {
     env.setAutoWatermarkInterval(0);
@@ -181,8 +190,9 @@ export function correctnessJob(events: readonly Event[], c: CorrectnessCase): Jo
         },
       })
       .setParallelism(c.parallelism)
-      .collect(reduced);
-    reduce.getSideOutput(lateTag).collect(lateReduced);
+      .collect(reduced)
+      .setParallelism(c.parallelism);
+    reduce.getSideOutput(lateTag).collect(lateReduced).setParallelism(c.parallelism);
 
     const aggregate = windowed().aggregate(countSumSeqs).name("Aggregate").setParallelism(c.parallelism);
     aggregate
@@ -192,8 +202,24 @@ export function correctnessJob(events: readonly Event[], c: CorrectnessCase): Jo
         },
       })
       .setParallelism(c.parallelism)
-      .collect(aggregated);
-    aggregate.getSideOutput(lateTag).collect(lateAggregated);
+      .collect(aggregated)
+      .setParallelism(c.parallelism);
+    aggregate.getSideOutput(lateTag).collect(lateAggregated).setParallelism(c.parallelism);
+
+    keyed
+      .window(assignerOf(c.shape))
+      .allowedLateness(c.latenessMs)
+      .aggregate(countSumSeqs)
+      .name(DROPPING_OPERATOR)
+      .setParallelism(c.parallelism)
+      .process({
+        processElement(acc: Acc, ctx: ProcessContext, out: Collector<AggregatedResult>) {
+          out.collect({ ...acc, end: (ctx.timestamp as number) + 1 });
+        },
+      })
+      .setParallelism(c.parallelism)
+      .collect(aggregatedDropping)
+      .setParallelism(c.parallelism);
 
     const process = windowed()
       .process({
@@ -208,7 +234,7 @@ export function correctnessJob(events: readonly Event[], c: CorrectnessCase): Jo
       })
       .name("Process")
       .setParallelism(c.parallelism);
-    process.collect(processed);
-    process.getSideOutput(lateTag).collect(lateProcessed);
+    process.collect(processed).setParallelism(c.parallelism);
+    process.getSideOutput(lateTag).collect(lateProcessed).setParallelism(c.parallelism);
   });
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { execute } from "@keyflow/runtime";
 import { checkAgainstReference, expectedResults } from "./correctness-check.js";
-import { type CorrectnessCase, correctnessJob, EVENTS, SHAPES } from "./correctness-job.js";
+import { type CorrectnessCase, correctnessJob, DROPPING_OPERATOR, EVENTS, SHAPES } from "./correctness-job.js";
 import type { WindowShape } from "./window-reference.js";
 
 /**
@@ -19,6 +19,10 @@ describe("event-time windows against the batch reference (embedded)", () => {
         it(`${shape.kind} windows, allowed lateness ${latenessMs} ms, parallelism ${parallelism}: identical results and late records`, async () => {
           const result = await execute(correctnessJob(EVENTS, c), { workers: 0 });
           checkAgainstReference((sink) => result.get(sink), EVENTS, c);
+          // Without a late side output, the late records are dropped and counted; with one, none are.
+          const late = expectedResults(EVENTS, c).reference.late.length;
+          assert.deepEqual(result.metrics(DROPPING_OPERATOR), { lateRecordsDropped: late });
+          assert.deepEqual(result.metrics("Aggregate"), { lateRecordsDropped: 0 });
         });
       }
     }
