@@ -78,7 +78,7 @@ export const SHAPES: readonly WindowShape[] = [
 ];
 
 /** Bounded out-of-orderness, punctuated: watermark = largest timestamp − bound − 1, right after each record. */
-export function punctuatedBoundedOutOfOrderness(boundMs: number): WatermarkGenerator<Event> {
+export function punctuatedBoundedOutOfOrderness<T>(boundMs: number): WatermarkGenerator<T> {
   let maxTs = Number.NEGATIVE_INFINITY;
   return {
     onEvent(_event, timestamp, output) {
@@ -166,7 +166,7 @@ export function correctnessJob(events: readonly Event[], c: CorrectnessCase): Jo
       .fromSource(
         collectionSource(events),
         "Events",
-        WatermarkStrategy.forGenerator(() => punctuatedBoundedOutOfOrderness(BOUND_MS)).withTimestampAssigner(
+        WatermarkStrategy.forGenerator(() => punctuatedBoundedOutOfOrderness<Event>(BOUND_MS)).withTimestampAssigner(
           (e) => e.ts,
         ),
       )
