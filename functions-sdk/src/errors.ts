@@ -25,6 +25,27 @@ export class InvalidJobError extends KeyflowError {
   }
 }
 
+/**
+ * An operator that works in event time got a record without a timestamp (the interval join, for
+ * one). Thrown inside the operator's function, so the runtime reports it as that function's
+ * failure, naming the operator, the shard and the record. Terminal: give the input a watermark
+ * strategy.
+ */
+export class MissingTimestampError extends KeyflowError {
+  readonly code = "RECORD_TIMESTAMP_MISSING";
+  constructor(
+    readonly operator: string,
+    readonly input: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${operator} needs event timestamps, but a record of its ${input} input has none: give that input a ` +
+        "WatermarkStrategy (env.fromSource(source, name, strategy) or stream.assignTimestampsAndWatermarks(strategy))",
+      options,
+    );
+  }
+}
+
 /** Shortens a record for an error message so a huge record does not flood logs. */
 export function describeRecord(record: unknown, maxLength = 200): string {
   let text: string;

@@ -6,13 +6,21 @@ export { sensorSource } from "./connector/sensor-source.js";
 export type * from "./connector/sink.js";
 export { collectSink } from "./connector/sink.js";
 export type * from "./connector/source.js";
-export { describeRecord, InvalidJobError, KeyflowError } from "./errors.js";
+export { describeRecord, InvalidJobError, KeyflowError, MissingTimestampError } from "./errors.js";
 export type { Collector, OutputTag } from "./function/collector.js";
 
 export { outputTag } from "./function/collector.js";
 export type * from "./function/functions.js";
+export type * from "./function/join-functions.js";
 export type { RichFunction, RuntimeContext } from "./function/runtime-context.js";
 export type { TimeDomain, TimerService } from "./function/timer-service.js";
+export type {
+  CoGroupEqualTo,
+  CoGroupedStreams,
+  CoGroupWhere,
+  CoGroupWithWindow,
+  TaggedUnion,
+} from "./job/co-group.js";
 export type {
   BroadcastConnectedStream,
   BroadcastStream,
@@ -37,6 +45,8 @@ export type {
   WindowSpec,
 } from "./job/graph.js";
 export { KEYED_KINDS } from "./job/graph.js";
+export type { IntervalJoin, IntervalJoined } from "./job/interval-join.js";
+export type { JoinEqualTo, JoinedStreams, JoinWhere, JoinWithWindow } from "./job/join.js";
 export type { WindowedStream } from "./job/windowed-stream.js";
 export type { Key, KeyPrimitive, KeySelector } from "./key.js";
 export type * from "./state/descriptors.js";

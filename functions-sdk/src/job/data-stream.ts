@@ -19,6 +19,7 @@ import { globalWindows } from "../window/assigner.js";
 import { countEvictor } from "../window/evictor.js";
 import { countTrigger, purgingTrigger } from "../window/trigger.js";
 import type { GlobalWindow, Window } from "../window/window.js";
+import { CoGroupedStreams } from "./co-group.js";
 // connected-streams.ts imports this file back; neither extends a class of the other at load
 // time, so the cycle is safe in any import order. KeyedStream extends DataStream, so it lives here.
 import {
@@ -30,6 +31,8 @@ import {
 import { fieldCopier } from "./field-copy.js";
 import type { EdgeSpec, OperatorNode, OperatorSpec, PartitionerSpec } from "./graph.js";
 import type { GraphBuilder, StreamInput } from "./graph-builder.js";
+import { INTERVAL_JOIN_NAME, IntervalJoin } from "./interval-join.js";
+import { JoinedStreams } from "./join.js";
 import { WindowedStream } from "./windowed-stream.js";
 
 /**
@@ -119,6 +122,16 @@ export class DataStream<T> {
       return new BroadcastConnectedStream<T, U, B>(this.builder, this, other);
     }
     return new ConnectedStreams<T, U>(this.builder, this, other);
+  }
+
+  /** Joins with another stream per key and window: `.where(k1).equalTo(k2).window(assigner).apply(fn)`. */
+  join<U>(other: DataStream<U>): JoinedStreams<T, U> {
+    return new JoinedStreams<T, U>(this, other);
+  }
+
+  /** Groups with another stream per key and window: `.where(k1).equalTo(k2).window(assigner).apply(fn)`. */
+  coGroup<U>(other: DataStream<U>): CoGroupedStreams<T, U> {
+    return new CoGroupedStreams<T, U>(this, other);
   }
 
   /**
@@ -304,6 +317,14 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   ): OperatorStream<R> {
     const state = (fn as { state?: StateDeclarations }).state ?? {};
     return this.apply<R>({ kind: "keyedProcess", fn, state });
+  }
+
+  /** Joins with another stream keyed alike on time: `.between(lowerMs, upperMs).process(fn)`. */
+  intervalJoin<U>(other: KeyedStream<U, K>): IntervalJoin<T, U, K> {
+    if (!(other instanceof KeyedStream)) {
+      throw new InvalidJobError(INTERVAL_JOIN_NAME, "both inputs must be keyed: call keyBy on the other stream too");
+    }
+    return new IntervalJoin<T, U, K>(this, other);
   }
 
   /** Cuts the keyed stream into windows; give the window a function to compute per firing. */

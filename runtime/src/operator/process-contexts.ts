@@ -32,6 +32,10 @@ export class OperatorProcessContext implements ProcessContext {
   output<X>(tag: OutputTag<X>, value: X): void {
     this.out.collectSide(tag.id, value, this.ts);
   }
+  /** Stamps side outputs (and `timestamp`) until the operator starts its next record or timer (the SDK's interval join). */
+  setAbsoluteTimestamp(timestamp: number): void {
+    this.ts = timestamp;
+  }
   currentProcessingTime(): number {
     return this.clock.now();
   }
