@@ -71,6 +71,8 @@ export function makeEvents(options: RecordOptions): Event[] {
  * moved back beyond it by up to 2.5 s.
  */
 export const EVENTS = makeEvents({ seed: 1, count: 3_000, keys: 16, beyondBound: 0.15, beyondMs: 2_500 });
+/** A second set: more keys, a third of the records beyond the bound, by up to 6 s. */
+export const EVENTS_WIDE = makeEvents({ seed: 2, count: 5_000, keys: 40, beyondBound: 0.3, beyondMs: 6_000 });
 export const SHAPES: readonly WindowShape[] = [
   { kind: "tumbling", size: 1_000 },
   { kind: "sliding", size: 2_000, slide: 500 },

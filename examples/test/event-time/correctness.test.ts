@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { execute } from "@keyflow/runtime";
 import { checkAgainstReference, expectedResults } from "./correctness-check.js";
-import { type CorrectnessCase, correctnessJob, DROPPING_OPERATOR, EVENTS, SHAPES } from "./correctness-job.js";
+import {
+  type CorrectnessCase,
+  correctnessJob,
+  DROPPING_OPERATOR,
+  EVENTS,
+  EVENTS_WIDE,
+  SHAPES,
+} from "./correctness-job.js";
 import type { WindowShape } from "./window-reference.js";
 
 /**
@@ -26,6 +33,17 @@ describe("event-time windows against the batch reference (embedded)", () => {
         });
       }
     }
+  }
+
+  for (const shape of SHAPES) {
+    const c: CorrectnessCase = { shape, latenessMs: 2_500, parallelism: 4 };
+    it(`${shape.kind} windows on a second, wider set (40 keys, 30% beyond the bound by up to 6 s), allowed lateness 2500 ms`, async () => {
+      const result = await execute(correctnessJob(EVENTS_WIDE, c), { workers: 0 });
+      checkAgainstReference((sink) => result.get(sink), EVENTS_WIDE, c);
+      const late = expectedResults(EVENTS_WIDE, c).reference.late.length;
+      assert.ok(late > 0, "some records are late even with the allowed lateness");
+      assert.deepEqual(result.metrics(DROPPING_OPERATOR), { lateRecordsDropped: late });
+    });
   }
 
   it("the seeded records exercise late drops, late updates and session merges", () => {
