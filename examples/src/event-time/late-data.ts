@@ -5,6 +5,8 @@ import {
   type JobDefinition,
   type OutputTag,
   outputTag,
+  type ProcessContext,
+  type ProcessFunction,
   type ProcessWindowContext,
   type ProcessWindowFunction,
   SeededRandom,
@@ -27,6 +29,9 @@ import {
  *   result: the first result of a window says "first", each later one "update"
  *   (UpdatingWindowCountFunction, which remembers per window, in `windowState`, that it fired).
  *
+ * And the book's first way, before any window: a process function comparing each reading's
+ * timestamp with the current watermark (LateReadingsFilter).
+ *
  * Run it: `npm run keyflow -- run examples/dist/src/event-time/late-data.js`.
  */
 
@@ -35,8 +40,11 @@ export const WINDOW_MS = 1_000;
 export const OUT_OF_ORDERNESS_MS = 500;
 /** How long windows are kept after their end for late readings to update them, in ms of event time. */
 export const ALLOWED_LATENESS_MS = 2_000;
-/** Readings are moved back in event time by up to this much (the book's TimestampShuffler, which moves them by up to 7 s). */
-export const MAX_SHUFFLE_MS = 4_000;
+/**
+ * Readings are moved back in event time by up to this much: twice the watermark's bound, as the
+ * book's TimestampShuffler moves them by up to 7 s against a 5 s bound.
+ */
+export const MAX_SHUFFLE_MS = 1_000;
 
 /** One result of a window: its sensor and end, how many readings it counted, and whether it is the first result or an update. */
 export interface WindowCountUpdate {
@@ -64,6 +72,14 @@ export class CountFunction implements ProcessWindowFunction<SensorReading, Windo
     out: Collector<WindowCountResult>,
   ): void {
     out.collect({ id, windowEnd: ctx.window.end, count: readings.length });
+  }
+}
+
+/** The book's LateReadingsFilter: a reading behind the current watermark goes to the side output, the others pass. */
+export class LateReadingsFilter implements ProcessFunction<SensorReading, SensorReading> {
+  processElement(reading: SensorReading, ctx: ProcessContext, out: Collector<SensorReading>): void {
+    if (reading.timestamp < ctx.currentWatermark()) ctx.output(lateReadingsOutput, reading);
+    else out.collect(reading);
   }
 }
 
@@ -122,6 +138,8 @@ export function shuffledTimestamps(
   };
 }
 
+export const onTimeReadings = collectSink<SensorReading>("on-time-readings");
+export const filteredLateReadings = collectSink<SensorReading>("filtered-late-readings");
 export const countsWithoutLateReadings = collectSink<WindowCountResult>("counts-without-late-readings");
 export const lateReadings = collectSink<SensorReading>("late-readings");
 export const updatingCounts = collectSink<WindowCountUpdate>("updating-counts");
@@ -145,10 +163,12 @@ export function lateData(options: LateDataOptions = {}): JobDefinition {
       (r) => r.timestamp,
     );
   return defineJob({ name: "late-data" }, (env) => {
-    const keyed = env
-      .fromSource(source(), "ShuffledSensors", watermarks)
-      .setParallelism(1)
-      .keyBy((r) => r.id);
+    const readings = env.fromSource(source(), "ShuffledSensors", watermarks).setParallelism(1);
+    const keyed = readings.keyBy((r) => r.id);
+
+    const filtered = readings.process(new LateReadingsFilter()).name("LateReadingsFilter").setParallelism(1);
+    filtered.collect(onTimeReadings);
+    filtered.getSideOutput(lateReadingsOutput).collect(filteredLateReadings);
 
     const counts = keyed
       .window(tumblingEventTimeWindows(WINDOW_MS))
