@@ -123,7 +123,7 @@ describe("evictors", () => {
       keyed
         .window(tumblingEventTimeWindows<Reading>(200))
         .evictor(countEvictor(3))
-        .reduce((a, b) => ({ ...a, v: a.v + b.v }))
+        .reduce((a, b) => ({ key: a.key, ts: a.ts, v: a.v + b.v }))
         .map((r) => r.v)
         .collect(sums);
       keyed
