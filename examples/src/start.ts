@@ -1,17 +1,7 @@
-import { defineJob, sensorSource } from "@keyflow/functions-sdk";
-
 /**
- * What `npm start` runs: the book's keyed transformation on the sensor source — the highest
- * temperature seen so far per sensor — printed as readings arrive (10 sensors, 20 rounds of
- * readings a second, for 5 seconds).
+ * What `npm start` runs: the book's AverageSensorReadings — per sensor, the average temperature
+ * in °C over tumbling one-second windows of event time, with watermarks five seconds behind the
+ * readings. The sensor source is bounded and paced (10 sensors, 20 rounds of readings a second
+ * for 5 seconds), so averages print as event time passes and the job ends by itself.
  */
-export default defineJob({ name: "max-temperature-per-sensor" }, (env) => {
-  env
-    .fromSource(sensorSource({ sensors: 10, readingsPerSensor: 100, roundsPerSecond: 20 }), "Sensors")
-    .setParallelism(2)
-    .keyBy((reading) => reading.id)
-    .maxBy("temperature")
-    .name("MaxTemperature")
-    .map((r) => `${r.id} max ${r.temperature.toFixed(2)} °F (at t=${r.timestamp} ms)`)
-    .print();
-});
+export { default } from "./event-time/average-sensor-readings.js";

@@ -1,12 +1,15 @@
 import { keyedSumBenchmark } from "./keyed-sum.js";
+import { windowsBenchmark } from "./windows.js";
 
 /**
  * `npm run bench [-- <name>]`: runs a benchmark and prints its figures, the last line one JSON
  * object. Benchmarks measure their own baseline in the same run and print ratios against it.
- * KEYFLOW_BENCH_RUNS sets the runs per figure (median; default 3).
+ * KEYFLOW_BENCH_RUNS sets the runs per figure (median; default 3); KEYFLOW_BENCH_RECORDS the records
+ * per run (`npm run bench -- windows 1000000` also takes it as an argument).
  */
-const benchmarks: Record<string, (runs: number) => Promise<Record<string, number>>> = {
+const benchmarks: Record<string, (runs: number) => Promise<object>> = {
   "keyed-sum": keyedSumBenchmark,
+  windows: (runs) => windowsBenchmark(runs),
 };
 
 const name = process.argv[2] ?? "keyed-sum";

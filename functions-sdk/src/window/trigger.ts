@@ -152,40 +152,48 @@ export function purgingTrigger<T, W extends Window>(trigger: Trigger<T, W>): Tri
 
 /**
  * Fires every `intervalMs` of event time while the window is open (early results), and at its end.
- * Flink's ContinuousEventTimeTrigger.
+ * Flink's ContinuousEventTimeTrigger: the first firing is at the end of the interval that holds the
+ * window's first record, the following ones every interval after, never past the window's end.
  */
 export function continuousEventTimeTrigger<T = unknown, W extends Window = Window>(intervalMs: number): Trigger<T, W> {
   if (!(intervalMs > 0))
     throw new RangeError(`continuousEventTimeTrigger needs a positive interval, got ${intervalMs}`);
-  const NEXT = { kind: "value" } as const;
+  // The next early firing; the smallest one wins when windows merge.
+  const NEXT = { kind: "reducing", reduce: (a: number, b: number) => Math.min(a, b) } as const;
+  const scheduleNext = (time: number, window: W, ctx: TriggerContext): void => {
+    const next = Math.min(time + intervalMs, window.maxTimestamp());
+    ctx.state("next", NEXT).add(next);
+    ctx.registerEventTimeTimer(next);
+  };
   return {
     onElement(_element, timestamp, window, ctx) {
       if (window.maxTimestamp() <= ctx.currentWatermark()) return "fire";
       ctx.registerEventTimeTimer(window.maxTimestamp());
-      const next = ctx.state("next", NEXT);
-      if (next.value() === undefined) {
-        const fireAt = timestamp - (timestamp % intervalMs) + intervalMs;
-        next.update(fireAt);
-        ctx.registerEventTimeTimer(fireAt);
-      }
+      if (ctx.state("next", NEXT).get() === undefined) scheduleNext(timestamp - (timestamp % intervalMs), window, ctx);
       return "continue";
     },
     onEventTime(time, window, ctx) {
       if (time === window.maxTimestamp()) return "fire";
       const next = ctx.state("next", NEXT);
-      if (next.value() === time) {
-        next.update(time + intervalMs);
-        ctx.registerEventTimeTimer(time + intervalMs);
+      if (next.get() === time) {
+        next.clear();
+        scheduleNext(time, window, ctx);
         return "fire";
       }
       return "continue";
     },
     onProcessingTime: () => "continue",
+    canMerge: () => true,
+    onMerge(_window, ctx) {
+      ctx.mergeState("next", NEXT);
+      const next = ctx.state("next", NEXT).get();
+      if (next !== undefined) ctx.registerEventTimeTimer(next);
+    },
     clear(window, ctx) {
       ctx.deleteEventTimeTimer(window.maxTimestamp());
       const next = ctx.state("next", NEXT);
-      const at = next.value();
-      if (typeof at === "number") ctx.deleteEventTimeTimer(at);
+      const at = next.get();
+      if (at !== undefined) ctx.deleteEventTimeTimer(at);
       next.clear();
     },
   };

@@ -9,6 +9,9 @@ export interface InternalTimer<N> {
 
 type Slot<N> = InternalTimer<N> | InternalTimer<N>[];
 
+/** No key: a value no Map key can be. */
+const NO_KEY = Symbol("no key");
+
 /**
  * The timers of one time domain of one operator, ordered by timestamp. Timers with the same
  * timestamp share one bucket (a Map by key), and the heap holds distinct timestamps only, so
@@ -22,6 +25,11 @@ export class TimerQueue<N> {
   private readonly byTime = new Map<number, Map<unknown, Slot<N>>>();
   private readonly heap: number[] = [];
   private count = 0;
+  /** The bucket `pollDue` is draining, and its iterator. */
+  private drained: Map<unknown, Slot<N>> | undefined;
+  private cursor: Iterator<[unknown, Slot<N>]> | undefined;
+  /** The key whose slot array `pollDue` took a timer from last (its other timers come next). */
+  private cursorSlotKey: unknown = NO_KEY;
 
   constructor(private readonly namespaceId: (namespace: N) => unknown) {}
 
@@ -97,23 +105,53 @@ export class TimerQueue<N> {
   /**
    * Removes and returns the first timer due at or before `time`, in timestamp order, or
    * undefined. One at a time, so a timer deleted by an earlier timer's callback does not fire.
+   *
+   * The bucket being drained is walked with one live Map iterator (it skips entries deleted
+   * meanwhile and reaches entries added meanwhile): taking the first entry afresh each time would
+   * step over every entry already taken, which V8 leaves as holes until the Map shrinks, and
+   * cost time quadratic in the bucket's size (a window end shared by every key).
    */
   pollDue(time: number): InternalTimer<N> | undefined {
     const next = this.peekTime();
     if (next === undefined || next > time) return undefined;
     const bucket = this.byTime.get(next) as Map<unknown, Slot<N>>;
-    const first = bucket.entries().next().value as [unknown, Slot<N>];
-    const [mapKey, slot] = first;
+    if (bucket !== this.drained) {
+      this.drained = bucket;
+      this.cursor = bucket.entries();
+      this.cursorSlotKey = NO_KEY;
+    }
+    let mapKey: unknown;
+    let slot: Slot<N> | undefined;
+    // A key with several timers at this timestamp stays in the bucket until its last one is taken.
+    if (this.cursorSlotKey !== NO_KEY) {
+      mapKey = this.cursorSlotKey;
+      slot = bucket.get(mapKey);
+    }
+    if (slot === undefined) {
+      let step = (this.cursor as Iterator<[unknown, Slot<N>]>).next();
+      if (step.done) {
+        // Only entries already visited are left: start over (rare: a slot array emptied by remove()).
+        this.cursor = bucket.entries();
+        step = this.cursor.next();
+      }
+      [mapKey, slot] = step.value as [unknown, Slot<N>];
+    }
     let timer: InternalTimer<N>;
     if (Array.isArray(slot)) {
       timer = slot.shift() as InternalTimer<N>;
       if (slot.length === 1) bucket.set(mapKey, slot[0] as InternalTimer<N>);
+      this.cursorSlotKey = mapKey;
     } else {
-      timer = slot;
+      timer = slot as InternalTimer<N>;
       bucket.delete(mapKey);
+      this.cursorSlotKey = NO_KEY;
     }
     this.count--;
-    if (bucket.size === 0) this.byTime.delete(next);
+    if (bucket.size === 0) {
+      this.byTime.delete(next);
+      this.drained = undefined;
+      this.cursor = undefined;
+    }
     return timer;
   }
 

@@ -1,8 +1,7 @@
 import { type AggregateFunction, type Key, TimeWindow, type WindowSpec } from "@keyflow/functions-sdk";
 import type { OperatorContext } from "../operator/operator.js";
 import { mapKeyOf } from "../partition/canonical-key.js";
-import { KeyedTimerService } from "../time/keyed-timer-service.js";
-import type { InternalTimer } from "../time/timer-queue.js";
+import { KeysByTime } from "./keys-by-time.js";
 import { END_OF_TIME, WindowOperatorBase, type WindowOperatorCounts } from "./window-operator-base.js";
 
 type Aggregate = AggregateFunction<unknown, unknown, unknown>;
@@ -16,9 +15,11 @@ type Aggregate = AggregateFunction<unknown, unknown, unknown>;
  * - contents are a Map per key from window start to the reduced value or accumulator;
  * - timers (the window's end, and its cleanup when there is allowed lateness) are registered
  *   only when a (key, window) entry is created, which is what the event-time trigger's
- *   registration on every record amounts to;
+ *   registration on every record amounts to; they are kept as lists of keys per timestamp
+ *   (KeysByTime), since the timestamp says which window is due: no timer object and no key
+ *   group hash per window. They follow from the contents (every entry has its end and cleanup
+ *   timers until they fire), so snapshots need not store them;
  * - TimeWindow objects are made only when a window fires through a process window function.
- * Timers have the window start as their namespace (= the assigner's windowId).
  */
 export class AlignedWindowOperator extends WindowOperatorBase {
   private readonly size: number;
@@ -26,7 +27,10 @@ export class AlignedWindowOperator extends WindowOperatorBase {
   private readonly offset: number;
   private readonly aggregate: Aggregate | undefined;
   private readonly reduce: ((a: unknown, b: unknown) => unknown) | undefined;
-  private readonly timers: KeyedTimerService<number>;
+  /** Keys by the end (max timestamp) of a window of theirs that has not fired yet. */
+  private readonly fireAt = new KeysByTime();
+  /** With allowed lateness: keys by the cleanup time of a window of theirs (with none, windows go when they fire). */
+  private readonly cleanAt = new KeysByTime();
   /** Per key (as a Map key): window start -> reduced value or accumulator. */
   private readonly byKey = new Map<unknown, Map<number, unknown>>();
   private entries = 0;
@@ -42,13 +46,6 @@ export class AlignedWindowOperator extends WindowOperatorBase {
     this.offset = shape.offset;
     this.aggregate = this.runner.aggregate;
     this.reduce = this.runner.reduce;
-    this.timers = new KeyedTimerService<number>({
-      maxParallelism: context.runtime.maxParallelism,
-      processingTime: context.processingTime,
-      currentKey: () => this.currentKey,
-      onEventTime: (timer) => this.onTimer(timer),
-      onProcessingTime: () => {},
-    });
   }
 
   counts(): WindowOperatorCounts {
@@ -57,8 +54,8 @@ export class AlignedWindowOperator extends WindowOperatorBase {
       triggerState: 0,
       windowState: this.runner.windowStore.size,
       mergingWindows: 0,
-      eventTimers: this.timers.eventTimerCount,
-      processingTimers: this.timers.processingTimerCount,
+      eventTimers: this.fireAt.size + this.cleanAt.size,
+      processingTimers: 0,
     };
   }
 
@@ -104,39 +101,45 @@ export class AlignedWindowOperator extends WindowOperatorBase {
     if (!taken) this.late(value, timestamp);
   }
 
+  /** Fires the windows that ended by `watermark` and drops those past their cleanup time, in time order. */
   protected advanceTimers(watermark: number): void {
-    this.timers.advanceWatermark(watermark);
+    for (;;) {
+      const fireTime = this.fireAt.peek();
+      const cleanTime = this.cleanAt.peek();
+      const time = Math.min(fireTime, cleanTime);
+      if (time > watermark) return;
+      const firing = fireTime <= cleanTime;
+      const keys = (firing ? this.fireAt : this.cleanAt).take();
+      const start = firing ? time - this.size + 1 : time - this.lateness - this.size + 1;
+      for (let i = 0; i < keys.length; i++) this.onTimer(keys[i] as Key, start, time, firing);
+    }
   }
-  protected disposeTimers(): void {
-    this.timers.dispose();
-  }
+  protected disposeTimers(): void {}
 
   /** A new (key, window): its end timer (unless it already ended) and its cleanup timer. */
   private created(key: Key, start: number, maxTimestamp: number, watermark: number): void {
     this.entries++;
-    this.currentKey = key;
-    if (maxTimestamp > watermark) this.timers.registerEventTimeTimer(start, maxTimestamp);
+    if (maxTimestamp > watermark) this.fireAt.add(maxTimestamp, key);
     if (this.lateness > 0) {
       const cleanup = this.cleanupTime(maxTimestamp);
-      if (cleanup < END_OF_TIME) this.timers.registerEventTimeTimer(start, cleanup);
+      if (cleanup < END_OF_TIME) this.cleanAt.add(cleanup, key);
     }
   }
 
-  private onTimer(timer: InternalTimer<number>): void {
-    const key = timer.key as Key;
-    const start = timer.namespace;
-    const maxTimestamp = start + this.size - 1;
+  /** The window of `key` starting at `start` ended (`firing`), or is past its cleanup time. */
+  private onTimer(key: Key, start: number, time: number, firing: boolean): void {
     const mapKey = mapKeyOf(key);
     const windows = this.byKey.get(mapKey);
     try {
-      if (timer.timestamp === maxTimestamp) {
+      if (firing) {
         const contents = windows?.get(start);
         if (contents !== undefined) this.fire(key, mapKey, start, contents);
       }
-      if (timer.timestamp === this.cleanupTime(maxTimestamp)) this.cleanup(key, mapKey, start, windows);
+      // Without allowed lateness a window is cleaned up when it fires.
+      if (!firing || this.lateness === 0) this.cleanup(key, mapKey, start, windows);
     } catch (error) {
       const window = `TimeWindow[${start}, ${start + this.size})`;
-      throw this.failure(error, this.describeTimer("event", timer.timestamp, window, key));
+      throw this.failure(error, this.describeTimer("event", time, window, key));
     }
   }
 

@@ -123,7 +123,7 @@ export abstract class WindowOperatorBase extends AbstractOperator implements Win
   protected cleanupTime(maxTimestamp: number): number {
     if (!this.assigner.isEventTime) return maxTimestamp;
     const time = maxTimestamp + this.lateness;
-    return time >= END_OF_TIME ? END_OF_TIME : time;
+    return Math.min(time, END_OF_TIME);
   }
 
   /** A window that can no longer take records: event time passed its end plus the allowed lateness. */

@@ -6,6 +6,7 @@
 import {
   type Collector,
   collectionSource,
+  type DataStream,
   type OperatorStream,
   SeededRandom,
   type StreamEnvironment,
@@ -56,7 +57,7 @@ export interface Stamped<T> {
 }
 
 /** Appends the record's timestamp, so tests see that results carry `window.maxTimestamp()`. */
-export function stamped<T>(stream: OperatorStream<T>): OperatorStream<Stamped<T>> {
+export function stamped<T>(stream: DataStream<T>): OperatorStream<Stamped<T>> {
   return stream.process({
     processElement(value: T, ctx, out: Collector<Stamped<T>>) {
       out.collect({ value, ts: ctx.timestamp });
