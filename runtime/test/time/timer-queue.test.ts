@@ -11,7 +11,11 @@ const timer = (key: string, namespace: number, timestamp: number): InternalTimer
 const label = (t: InternalTimer<number> | undefined): string =>
   t === undefined ? "none" : `${t.key}/${t.namespace}@${t.timestamp}`;
 
-function drain(queue: TimerQueue<number>, time: number, onTimer: (t: InternalTimer<number>) => void = () => {}): string[] {
+function drain(
+  queue: TimerQueue<number>,
+  time: number,
+  onTimer: (t: InternalTimer<number>) => void = () => {},
+): string[] {
   const fired: string[] = [];
   for (let t = queue.pollDue(time); t !== undefined; t = queue.pollDue(time)) {
     fired.push(label(t));

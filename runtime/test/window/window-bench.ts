@@ -127,8 +127,10 @@ async function best(name: string, run: () => number | Promise<number>): Promise<
 
 const only = process.env.WINDOW_BENCH_ONLY;
 const plain = only === undefined || only === "plain" ? await best("plain loop", plainLoop) : Number.NaN;
-const fast = only === undefined || only === "fast" ? await best("aligned fast path", () => operatorRun(false)) : Number.NaN;
-const general = only === undefined || only === "general" ? await best("general operator", () => operatorRun(true)) : Number.NaN;
+const fast =
+  only === undefined || only === "fast" ? await best("aligned fast path", () => operatorRun(false)) : Number.NaN;
+const general =
+  only === undefined || only === "general" ? await best("general operator", () => operatorRun(true)) : Number.NaN;
 console.log(
   `${RECORDS} records, ${KEYS} keys, ${PER_MS} per ms of event time: fast path ${(fast / plain).toFixed(2)}x of the plain loop, general ${(general / plain).toFixed(2)}x`,
 );
