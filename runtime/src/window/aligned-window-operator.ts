@@ -157,8 +157,10 @@ export class AlignedWindowOperator extends WindowOperatorBase {
       this.entries--;
       if (windows.size === 0) this.byKey.delete(mapKey);
     }
-    if (this.runner.process !== undefined) {
-      this.runner.clear(key, mapKey, new TimeWindow(start, start + this.size), start);
-    }
+    const process = this.runner.process;
+    if (process === undefined) return;
+    // A TimeWindow only for a `clear` that reads it; window state goes either way.
+    if (process.clear === undefined) this.runner.windowStore.clearWindow(mapKey, start);
+    else this.runner.clear(key, mapKey, new TimeWindow(start, start + this.size), start);
   }
 }
