@@ -84,7 +84,7 @@ export class AlignedWindowOperator extends WindowOperatorBase {
         let next: unknown;
         if (current === undefined) {
           next = aggregate === undefined ? value : aggregate.add(value, aggregate.createAccumulator());
-          this.created(key, start, maxTimestamp, watermark);
+          this.created(key, maxTimestamp, watermark);
         } else {
           next =
             aggregate === undefined
@@ -117,7 +117,7 @@ export class AlignedWindowOperator extends WindowOperatorBase {
   protected disposeTimers(): void {}
 
   /** A new (key, window): its end timer (unless it already ended) and its cleanup timer. */
-  private created(key: Key, start: number, maxTimestamp: number, watermark: number): void {
+  private created(key: Key, maxTimestamp: number, watermark: number): void {
     this.entries++;
     if (maxTimestamp > watermark) this.fireAt.add(maxTimestamp, key);
     if (this.lateness > 0) {
