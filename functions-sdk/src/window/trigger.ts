@@ -154,6 +154,9 @@ export function purgingTrigger<T, W extends Window>(trigger: Trigger<T, W>): Tri
  * Fires every `intervalMs` of event time while the window is open (early results), and at its end.
  * Flink's ContinuousEventTimeTrigger: the first firing is at the end of the interval that holds the
  * window's first record, the following ones every interval after, never past the window's end.
+ * One difference: when event time jumps over several intervals at once, one firing stands for
+ * all of them (Flink repeats the same result for each; on a global window at the end of input,
+ * when the watermark jumps to the end of time, it would never stop).
  */
 export function continuousEventTimeTrigger<T = unknown, W extends Window = Window>(intervalMs: number): Trigger<T, W> {
   if (!(intervalMs > 0))
@@ -177,7 +180,9 @@ export function continuousEventTimeTrigger<T = unknown, W extends Window = Windo
       const next = ctx.state("next", NEXT);
       if (next.get() === time) {
         next.clear();
-        scheduleNext(time, window, ctx);
+        // From the interval the watermark is in, so intervals it passed at once do not fire again.
+        const watermark = ctx.currentWatermark();
+        scheduleNext(Math.max(time, watermark - (watermark % intervalMs)), window, ctx);
         return "fire";
       }
       return "continue";

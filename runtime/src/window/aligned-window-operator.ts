@@ -84,7 +84,7 @@ export class AlignedWindowOperator extends WindowOperatorBase {
         let next: unknown;
         if (current === undefined) {
           next = aggregate === undefined ? value : aggregate.add(value, aggregate.createAccumulator());
-          this.created(key, start, maxTimestamp, watermark);
+          this.created(key, maxTimestamp, watermark);
         } else {
           next =
             aggregate === undefined
@@ -117,7 +117,7 @@ export class AlignedWindowOperator extends WindowOperatorBase {
   protected disposeTimers(): void {}
 
   /** A new (key, window): its end timer (unless it already ended) and its cleanup timer. */
-  private created(key: Key, start: number, maxTimestamp: number, watermark: number): void {
+  private created(key: Key, maxTimestamp: number, watermark: number): void {
     this.entries++;
     if (maxTimestamp > watermark) this.fireAt.add(maxTimestamp, key);
     if (this.lateness > 0) {
@@ -157,8 +157,10 @@ export class AlignedWindowOperator extends WindowOperatorBase {
       this.entries--;
       if (windows.size === 0) this.byKey.delete(mapKey);
     }
-    if (this.runner.process !== undefined) {
-      this.runner.clear(key, mapKey, new TimeWindow(start, start + this.size), start);
-    }
+    const process = this.runner.process;
+    if (process === undefined) return;
+    // A TimeWindow only for a `clear` that reads it; window state goes either way.
+    if (process.clear === undefined) this.runner.windowStore.clearWindow(mapKey, start);
+    else this.runner.clear(key, mapKey, new TimeWindow(start, start + this.size), start);
   }
 }

@@ -1,18 +1,21 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  type AggregateFunction,
   type Collector,
   collectSink,
   countTrigger,
   defineJob,
   listState,
   outputTag,
+  type RichFunction,
+  type RuntimeContext,
   type TimeWindow,
   tumblingEventTimeWindows,
   valueState,
 } from "@keyflow/functions-sdk";
 import { execute } from "../../src/index.js";
-import { type Reading, readings, type Stamped, sorted, source, stamped } from "./window-test-kit.js";
+import { groupByWindow, type Reading, readings, type Stamped, sorted, source, stamped } from "./window-test-kit.js";
 
 const data = readings(500, 4, 23);
 
@@ -72,5 +75,45 @@ describe("state of process window functions", () => {
       return { value: `${start}: ${Math.floor(n / 2)} firings ${sizes}`, ts: start + 199 };
     });
     assert.deepEqual(sorted(result.get(clearedOut)), sorted(expectedCleared));
+  });
+
+  it("opens and closes the aggregate and the process window function once per shard, with the shard's context", async () => {
+    const events: string[] = [];
+    class Counting implements AggregateFunction<Reading, number, number>, RichFunction {
+      open(context: RuntimeContext) {
+        events.push(`aggregate open ${context.operatorName}#${context.shardIndex}`);
+      }
+      close() {
+        events.push("aggregate close");
+      }
+      createAccumulator = () => 0;
+      add = (_r: Reading, n: number) => n + 1;
+      getResult = (n: number) => n;
+    }
+    let shard = "";
+    const out = collectSink<string>("out");
+    const job = defineJob("rich", (env) => {
+      source(env, data, (r) => r.ts)
+        .keyBy((r) => r.key)
+        .window(tumblingEventTimeWindows<Reading>(1_000))
+        .aggregate(new Counting(), {
+          open(context: RuntimeContext) {
+            shard = `#${context.shardIndex} of ${context.parallelism}`;
+            events.push(`process open ${context.operatorName}`);
+          },
+          close() {
+            events.push("process close");
+          },
+          process(key, ctx, [n], collector: Collector<string>) {
+            collector.collect(`${key} ${ctx.window.start} ${n}`);
+          },
+        })
+        .name("Counts")
+        .collect(out);
+    });
+    const result = await execute(job, { workers: 0 });
+    assert.equal(shard, "#0 of 1");
+    assert.deepEqual(events, ["aggregate open Counts#0", "process open Counts", "aggregate close", "process close"]);
+    assert.equal(result.get(out).length, groupByWindow(data, 1_000, 1_000).size);
   });
 });

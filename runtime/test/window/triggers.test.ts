@@ -6,6 +6,8 @@ import {
   continuousEventTimeTrigger,
   defineJob,
   eventTimeTrigger,
+  type GlobalWindow,
+  globalWindows,
   purgingTrigger,
   type TimeWindow,
   type Trigger,
@@ -31,7 +33,8 @@ describe("triggers", () => {
   it("a continuous event-time trigger fires every interval of event time while the window is open, and at its end", async () => {
     // Watermark = timestamp − 1 after each reading. Window [0,100): the first reading (5) sets the
     // first early firing at 30; each early firing sets the next (60, 90), never past 99. Window
-    // [100,200): 130 sets 150; the final watermark fires 150, then 180, then the end (199).
+    // [100,200): 130 sets 150; the final watermark fires 150, then the end (199): one firing stands
+    // for the intervals the watermark jumped over (Flink would fire the same result at 180 too).
     const items: Reading[] = [5, 20, 35, 50, 70, 95, 130].map((ts) => ({ key: "a", ts, v: 0 }));
     const out = collectSink<string>("out");
     const job = defineJob("continuous", (env) => {
@@ -50,7 +53,35 @@ describe("triggers", () => {
       "a 0@129: 5,20,35,50,70,95",
       "a 100@end: 130",
       "a 100@end: 130",
-      "a 100@end: 130",
+    ]);
+  });
+
+  it("a continuous event-time trigger gives a global window running results, and one last firing at the end of input", async () => {
+    // First reading 5: early firings every 100 from 100. The watermark jumps from 129 to 259 past
+    // 200 only (one firing, the next at 300), and from 259 to 399 past 300 (the next at 400). The
+    // final watermark fires 400, and then the window's end, the end of time, instead of every 100.
+    const items: Reading[] = [5, 50, 120, 130, 260, 400].map((ts) => ({ key: "a", ts, v: 0 }));
+    const out = collectSink<string>("out");
+    const job = defineJob("continuous-global", (env) => {
+      source(env, items, (r) => r.ts, 0)
+        .keyBy((r) => r.key)
+        .window(globalWindows<Reading>())
+        .trigger(continuousEventTimeTrigger<Reading, GlobalWindow>(100))
+        .process({
+          process(key, ctx, elements, collector: Collector<string>) {
+            const wm = ctx.currentWatermark() === Number.MAX_SAFE_INTEGER ? "end" : ctx.currentWatermark();
+            collector.collect(`${key}@${wm}: ${elements.map((r) => r.ts).join(",")}`);
+          },
+        })
+        .collect(out);
+    });
+    const result = await execute(job, { workers: 0 });
+    assert.deepEqual(result.get(out), [
+      "a@119: 5,50,120",
+      "a@259: 5,50,120,130,260",
+      "a@399: 5,50,120,130,260,400",
+      "a@end: 5,50,120,130,260,400",
+      "a@end: 5,50,120,130,260,400",
     ]);
   });
 

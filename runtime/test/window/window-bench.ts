@@ -95,14 +95,13 @@ async function operatorRun(general: boolean): Promise<number> {
     if (general) windowed.trigger(eventTimeTrigger<Event, TimeWindow>());
     windowed.aggregate(count).collect(collectSink("out"));
   });
-  const harness = new WindowHarness(job);
-  await harness.open();
-  const operator = harness.operator;
   let total = 0;
   // Count results as they come instead of keeping them.
-  (harness as unknown as { emitted: { push(e: { value: number }): void } }).emitted.push = (e) => {
-    total += e.value;
-  };
+  const harness = new WindowHarness(job, undefined, (value) => {
+    total += value as number;
+  });
+  await harness.open();
+  const operator = harness.operator;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as Event;
     operator.processRecord(e, e.ts, 0);
