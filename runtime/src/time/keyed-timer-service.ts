@@ -92,14 +92,8 @@ export class KeyedTimerService<N = number> {
   private add(queue: TimerQueue<N>, namespace: N, timestamp: number): boolean {
     const key = this.options.currentKey();
     const mapKey = mapKeyOf(key);
-    if (queue.has(mapKey, namespace, timestamp)) return false;
-    const timer: InternalTimer<N> = {
-      key,
-      namespace,
-      timestamp,
-      keyGroup: keyGroupOf(key, this.options.maxParallelism),
-    };
-    return queue.add(mapKey, timer);
+    if (queue.has(mapKey, namespace, timestamp)) return false; // the common case: no timer object, no hash
+    return queue.add(mapKey, { key, namespace, timestamp, keyGroup: keyGroupOf(key, this.options.maxParallelism) });
   }
 
   private schedule(timestamp: number): void {

@@ -8,6 +8,20 @@
 export class WindowTable<V> {
   private readonly byKey = new Map<unknown, Map<unknown, V>>();
   private count = 0;
+  /**
+   * The last key looked up and its windows: a record touches all its windows (10 for a sliding
+   * window of 10 slides) under one key, so this saves a lookup in the big per-key Map for each.
+   */
+  private lastKey: unknown = NO_KEY;
+  private lastWindows: Map<unknown, V> | undefined;
+
+  private windowsOf(mapKey: unknown): Map<unknown, V> | undefined {
+    if (mapKey === this.lastKey) return this.lastWindows;
+    const windows = this.byKey.get(mapKey);
+    this.lastKey = mapKey;
+    this.lastWindows = windows;
+    return windows;
+  }
 
   /** Number of (key, window) entries. */
   get size(): number {
@@ -15,14 +29,15 @@ export class WindowTable<V> {
   }
 
   get(mapKey: unknown, windowId: unknown): V | undefined {
-    return this.byKey.get(mapKey)?.get(windowId);
+    return this.windowsOf(mapKey)?.get(windowId);
   }
 
   set(mapKey: unknown, windowId: unknown, value: V): void {
-    let windows = this.byKey.get(mapKey);
+    let windows = this.windowsOf(mapKey);
     if (windows === undefined) {
       windows = new Map();
       this.byKey.set(mapKey, windows);
+      this.lastWindows = windows;
     }
     const before = windows.size;
     windows.set(windowId, value);
@@ -31,12 +46,18 @@ export class WindowTable<V> {
 
   /** Removes the entry; returns what it held. */
   delete(mapKey: unknown, windowId: unknown): V | undefined {
-    const windows = this.byKey.get(mapKey);
+    const windows = this.windowsOf(mapKey);
     if (windows === undefined) return undefined;
     const value = windows.get(windowId);
     if (!windows.delete(windowId)) return undefined;
     this.count--;
-    if (windows.size === 0) this.byKey.delete(mapKey);
+    if (windows.size === 0) {
+      this.byKey.delete(mapKey);
+      this.lastWindows = undefined;
+    }
     return value;
   }
 }
+
+/** No key: a value no Map key can be. */
+const NO_KEY = Symbol("no key");

@@ -135,8 +135,6 @@ describe("the timer queue against a model", () => {
             assert.equal(queue.remove(step.key, step.ns, step.ts), model.length < before);
           } else {
             const due = model.filter((t) => t.ts <= step.upTo);
-            // Stable sort by timestamp keeps registration order per timestamp... except that the
-            // queue orders a timestamp's timers by key first registered, then namespace: mirror that.
             const expected = orderLikeQueue(due);
             model = model.filter((t) => t.ts > step.upTo);
             assert.deepEqual(
@@ -151,22 +149,7 @@ describe("the timer queue against a model", () => {
   });
 });
 
-/**
- * Within one timestamp the queue keeps a Map by key (insertion order of the key's first live
- * timer there) and, per key, namespaces in registration order.
- */
-function orderLikeQueue<T extends { key: number; ts: number }>(timers: T[]): T[] {
-  const byTs = new Map<number, Map<number, T[]>>();
-  for (const t of timers) {
-    let keys = byTs.get(t.ts);
-    if (keys === undefined) byTs.set(t.ts, (keys = new Map()));
-    const list = keys.get(t.key);
-    if (list === undefined) keys.set(t.key, [t]);
-    else list.push(t);
-  }
-  const out: T[] = [];
-  for (const ts of [...byTs.keys()].sort((a, b) => a - b)) {
-    for (const list of (byTs.get(ts) as Map<number, T[]>).values()) out.push(...list);
-  }
-  return out;
+/** Due timers in firing order: by timestamp, then in registration order (the model keeps them in that order). */
+function orderLikeQueue<T extends { ts: number }>(timers: T[]): T[] {
+  return [...timers].sort((a, b) => a.ts - b.ts);
 }
