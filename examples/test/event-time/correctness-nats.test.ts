@@ -8,8 +8,15 @@ import { fileURLToPath } from "node:url";
 import type { CollectSink } from "@keyflow/functions-sdk";
 import { runNode } from "@keyflow/runtime";
 import { type NatsServerHandle, startNatsServer } from "@keyflow/runtime/testing";
-import { checkAgainstReference } from "./correctness-check.js";
-import { type CorrectnessCase, correctnessJob, EVENTS, processed, SHAPES } from "./correctness-job.js";
+import { checkAgainstReference, expectedResults } from "./correctness-check.js";
+import {
+  type CorrectnessCase,
+  correctnessJob,
+  DROPPING_OPERATOR,
+  EVENTS,
+  processed,
+  SHAPES,
+} from "./correctness-job.js";
 
 type Collected = Record<string, Record<string, unknown[]>>;
 /** The keyflow CLI, next to the runtime's entry point. */
@@ -83,6 +90,9 @@ describe("event-time windows against the batch reference (two nodes over NATS)",
         const get = <T>(sink: CollectSink<T>): T[] =>
           nodes.flatMap((n) => Object.values(n.collected[sink.name] ?? {}).flat() as T[]);
         checkAgainstReference(get, EVENTS, c);
+        // Late records dropped and counted on both nodes add up to the reference's late records.
+        const dropped = nodes.reduce((sum, n) => sum + (n.metrics[DROPPING_OPERATOR]?.lateRecordsDropped ?? 0), 0);
+        assert.equal(dropped, expectedResults(EVENTS, c).reference.late.length);
         // Node 1 hosts window shards 1 and 3: their results came over NATS from the source on node 0.
         assert.deepEqual(Object.keys(nodes[1]?.collected[processed.name] ?? {}).sort(), ["1", "3"]);
         assert.ok(Object.values(nodes[1]?.collected[processed.name] ?? {}).every((records) => records.length > 0));

@@ -58,6 +58,11 @@ export interface NodeResult {
    * records in the order the shard emitted them. Plain JSON; merging every node's gives the job's.
    */
   readonly collected: Record<string, Record<string, unknown[]>>;
+  /**
+   * Metrics of this node's operator shards (e.g. a window operator's `lateRecordsDropped`), by
+   * operator name, summed over the node's shards; add up every node's for the job's.
+   */
+  readonly metrics: Record<string, Record<string, number>>;
 }
 
 /** Why a node stops before it finished. */
@@ -100,8 +105,9 @@ export async function runNode(options: StaticNodeOptions): Promise<NodeResult> {
     name: `keyflow ${jobId} node ${node}`,
   });
   try {
-    const collected = await runOnLink(job, link, options);
-    return { jobName: job.name, jobId, node, durationMs: performance.now() - started, collected };
+    const metrics: Record<string, Record<string, number>> = {};
+    const collected = await runOnLink(job, link, options, metrics);
+    return { jobName: job.name, jobId, node, durationMs: performance.now() - started, collected, metrics };
   } catch (error) {
     await link.close().catch(() => {});
     throw error;
@@ -112,6 +118,7 @@ async function runOnLink(
   job: JobDefinition,
   link: NatsLink,
   options: StaticNodeOptions,
+  metrics: Record<string, Record<string, number>>,
 ): Promise<Record<string, Record<string, unknown[]>>> {
   const clock = options.clock ?? systemClock;
   const collected: Record<string, Record<string, unknown[]>> = {};
@@ -129,8 +136,10 @@ async function runOnLink(
         const list = (shards[String(shard)] ??= []);
         for (const value of values) list.push(value);
       },
-      // Operator metrics reach the job result of embedded runs only; a node's result has no place for them yet.
-      addMetrics() {},
+      addMetrics(operator, _shard, values) {
+        const sums = (metrics[operator] ??= {});
+        for (const [name, value] of Object.entries(values)) sums[name] = (sums[name] ?? 0) + value;
+      },
     },
     batchSize: options.batchSize ?? 1000,
     bufferTimeoutMs: options.bufferTimeoutMs ?? 10,
