@@ -1,3 +1,4 @@
+import { TimestampHeap } from "./timestamp-heap.js";
 /** A timer of a keyed operator: fires once for (key, namespace, timestamp). */
 export interface InternalTimer<N> {
   readonly key: unknown;
@@ -44,7 +45,7 @@ interface Bucket<N> {
 export class TimerQueue<N> {
   private readonly byKey = new Map<unknown, Queued<N> | Array<Queued<N>>>();
   private readonly byTime = new Map<number, Bucket<N>>();
-  private readonly heap: number[] = [];
+  private readonly heap = new TimestampHeap();
   private count = 0;
   /**
    * The last key looked up and its entry: a window operator registers a timer per window of a
@@ -82,7 +83,7 @@ export class TimerQueue<N> {
     if (bucket === undefined) {
       bucket = { timers: [], next: 0, live: 0 };
       this.byTime.set(timer.timestamp, bucket);
-      this.push(timer.timestamp);
+      this.heap.push(timer.timestamp);
     }
     bucket.timers.push(queued);
     bucket.live++;
@@ -112,11 +113,9 @@ export class TimerQueue<N> {
 
   /** The smallest timestamp with a timer, or undefined. */
   peekTime(): number | undefined {
-    const heap = this.heap;
-    while (heap.length > 0) {
-      const top = heap[0] as number;
+    for (let top = this.heap.peek(); top !== undefined; top = this.heap.peek()) {
       if (this.byTime.has(top)) return top;
-      this.pop(); // a timestamp whose timers were all removed, or a duplicate entry
+      this.heap.pop(); // a timestamp whose timers were all removed, or a duplicate entry
     }
     return undefined;
   }
@@ -163,37 +162,6 @@ export class TimerQueue<N> {
     if (i >= 0) slot.splice(i, 1);
     if (slot.length === 1) this.byKey.set(queued.mapKey, slot[0] as Queued<N>);
     else if (slot.length === 0) this.byKey.delete(queued.mapKey);
-  }
-
-  private push(value: number): void {
-    const heap = this.heap;
-    let i = heap.length;
-    heap.push(value);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if ((heap[parent] as number) <= value) break;
-      heap[i] = heap[parent] as number;
-      i = parent;
-    }
-    heap[i] = value;
-  }
-
-  private pop(): void {
-    const heap = this.heap;
-    const last = heap.pop() as number;
-    if (heap.length === 0) return;
-    let i = 0;
-    const n = heap.length;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      const child = right < n && (heap[right] as number) < (heap[left] as number) ? right : left;
-      if ((heap[child] as number) >= last) break;
-      heap[i] = heap[child] as number;
-      i = child;
-    }
-    heap[i] = last;
   }
 }
 
