@@ -1,0 +1,74 @@
+import type { KeyGroupRange } from "../partition/key-groups.js";
+
+/**
+ * What a checkpoint holds of one operator in one shard, as the operator hands it to the
+ * checkpoint store. The format every stateful operator writes and reads; the store persists it
+ * (LevelDB, incrementally) and gives entries back by key group on restore, at any parallelism.
+ *
+ * Lifecycle: at a barrier the operator returns a snapshot synchronously (a copy-on-write mark,
+ * not a copy of its state); the store then reads `keyed` asynchronously while the shard keeps
+ * processing, and calls `release()` when it is done (written, or the checkpoint was aborted).
+ */
+export interface OperatorSnapshot {
+  /** The operator's uid: state is matched to operators by uid on restore. */
+  readonly uid: string;
+  /**
+   * "full": `keyed` holds every live entry of `keyGroups` and replaces whatever the store had for
+   * them; "incremental": only what changed since the operator's last *completed* checkpoint
+   * (a deletion is an entry whose value is DELETED).
+   */
+  readonly mode: "full" | "incremental";
+  /** The key groups this snapshot speaks for (the shard's range). */
+  readonly keyGroups: KeyGroupRange;
+  /**
+   * Keyed state entries, read once, possibly across many event-loop turns while the shard keeps
+   * processing: values are as they were at the mark, owned by the snapshot (msgpack-encodable).
+   */
+  readonly keyed: Iterable<KeyedStateEntry>;
+  /**
+   * Operator (non-keyed) list state by name: source positions, broadcast state. Small, always
+   * full. On restore at another parallelism "split" lists are dealt out evenly over the new
+   * shards and "union" lists are given whole to every shard (Flink's list and union list state).
+   */
+  readonly operatorState: Readonly<Record<string, OperatorListState>>;
+  /** The store has read everything (or gave up): the operator stops preserving values for it. */
+  release(): void;
+}
+
+export interface OperatorListState {
+  readonly distribution: "split" | "union";
+  readonly items: readonly unknown[];
+}
+
+/** A keyed state entry was deleted since the last completed checkpoint (incremental snapshots only). */
+export const DELETED: unique symbol = Symbol("deleted");
+
+/**
+ * One entry of keyed state: key group, state name (a declared state's name, or an operator's
+ * internal table such as "__timers/event" or "__windows"), the key in Map-key form (primitives
+ * as they are, tuples canonical), and the value (msgpack-encodable) or DELETED.
+ */
+export interface KeyedStateEntry {
+  readonly keyGroup: number;
+  readonly state: string;
+  readonly key: unknown;
+  readonly value: unknown;
+}
+
+/** What an operator gets back on restore: its entries for the key groups its shard now owns, and its list state. */
+export interface OperatorRestore {
+  readonly keyed: AsyncIterable<KeyedStateEntry> | Iterable<KeyedStateEntry>;
+  readonly operatorState: Readonly<Record<string, readonly unknown[]>>;
+}
+
+/**
+ * An operator (or a part of one: a state backend, a timer service, a window table) whose state
+ * is checkpointed. `snapshot` runs at the barrier, synchronously; `restore` before the first
+ * record; `checkpointComplete` tells it checkpoint `id` is durable, so changes up to that
+ * snapshot need not be written again.
+ */
+export interface Snapshotable {
+  snapshot(checkpointId: number, mode: "full" | "incremental"): OperatorSnapshot;
+  restore(state: OperatorRestore): void | Promise<void>;
+  checkpointComplete(checkpointId: number): void;
+}
