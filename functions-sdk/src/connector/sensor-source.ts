@@ -1,5 +1,6 @@
 import { SeededRandom } from "../util/random.js";
 import type { PollResult, Source, SourceOutput, SourceReader, SourceReaderContext } from "./source.js";
+import { SplitReader } from "./split-reader.js";
 
 /** A temperature reading, as in the book's examples. */
 export interface SensorReading {
@@ -40,43 +41,77 @@ export function sensorSource(options: SensorSourceOptions = {}): Source<SensorRe
   if (!(sensors >= 1)) throw new RangeError(`sensorSource needs at least one sensor, got ${sensors}`);
   return {
     createReader(context: SourceReaderContext): SourceReader<SensorReading> {
-      const mine: number[] = [];
-      for (let s = context.shardIndex; s < sensors; s += context.parallelism) mine.push(s);
-      // One generator per sensor keeps each walk independent of how sensors are spread over readers.
-      const walks = mine.map((s) => ({
-        id: `sensor_${s + 1}`,
-        random: new SeededRandom(Math.imul(seed, 7919) + Math.imul(s + 1, 104729)),
-        temperature: 65,
-      }));
-      let round = 0;
-      let next = 0;
+      const restored = context.restoredSplits as SensorSplitPosition[] | undefined;
+      let splits: SensorSplit[];
+      if (restored !== undefined) {
+        splits = restored.map((p) => ({
+          round: p.round,
+          next: p.next,
+          walks: p.walks.map((w) => ({ id: w.id, random: SeededRandom.restore(w.random), temperature: w.temperature })),
+        }));
+      } else {
+        const mine: number[] = [];
+        for (let s = context.shardIndex; s < sensors; s += context.parallelism) mine.push(s);
+        // One generator per sensor keeps each walk independent of how sensors are spread over readers.
+        const walks = mine.map((s) => ({
+          id: `sensor_${s + 1}`,
+          random: new SeededRandom(Math.imul(seed, 7919) + Math.imul(s + 1, 104729)),
+          temperature: 65,
+        }));
+        splits = walks.length === 0 ? [] : [{ round: 0, next: 0, walks }];
+      }
       const startedAt = context.now();
-      return {
-        poll(output: SourceOutput<SensorReading>, max: number): PollResult {
-          if (walks.length === 0) return "end";
+      return new SplitReader<SensorReading, SensorSplit>(
+        splits,
+        (split, output: SourceOutput<SensorReading>, max: number): PollResult => {
+          const walks = split.walks;
           let budget = max;
-          while (budget > 0 && round < rounds) {
-            if (roundsPerSecond !== undefined && next === 0) {
-              const dueAt = startedAt + (round * 1000) / roundsPerSecond;
+          while (budget > 0 && split.round < rounds) {
+            if (roundsPerSecond !== undefined && split.next === 0) {
+              const dueAt = startedAt + (split.round * 1000) / roundsPerSecond;
               const wait = dueAt - context.now();
               if (wait > 0) return context.sleep(wait);
             }
-            const walk = walks[next] as (typeof walks)[number];
+            const walk = walks[split.next] as SensorWalk;
             walk.temperature += walk.random.nextGaussian() * 0.5;
-            const timestamp = startTime + round * intervalMs;
+            const timestamp = startTime + split.round * intervalMs;
             output.collect(
               { id: walk.id, timestamp, temperature: Math.round(walk.temperature * 100) / 100 },
               timestamp,
             );
             budget--;
-            if (++next === walks.length) {
-              next = 0;
-              round++;
+            if (++split.next === walks.length) {
+              split.next = 0;
+              split.round++;
             }
           }
-          return round < rounds ? "more" : "end";
+          return split.round < rounds ? "more" : "end";
         },
-      };
+        (split): SensorSplitPosition => ({
+          round: split.round,
+          next: split.next,
+          walks: split.walks.map((w) => ({ id: w.id, random: w.random.snapshot(), temperature: w.temperature })),
+        }),
+      );
     },
   };
+}
+
+interface SensorWalk {
+  readonly id: string;
+  readonly random: SeededRandom;
+  temperature: number;
+}
+
+/** The sensors of one reader, walked round by round: `next` is the sensor due in `round`. */
+interface SensorSplit {
+  round: number;
+  next: number;
+  readonly walks: SensorWalk[];
+}
+
+interface SensorSplitPosition {
+  readonly round: number;
+  readonly next: number;
+  readonly walks: ReadonlyArray<{ readonly id: string; readonly random: number; readonly temperature: number }>;
 }

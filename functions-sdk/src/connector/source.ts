@@ -19,6 +19,12 @@ export interface SourceReaderContext {
   now(): number;
   /** Resolves after `ms` of processing time: return it from `poll` to wait without spinning. */
   sleep(ms: number): Promise<void>;
+  /**
+   * The splits this reader resumes, restored from a checkpoint or savepoint (possibly none, or
+   * several: after rescaling, the splits of the old readers are dealt out over the new ones);
+   * undefined on a fresh start, where the reader makes its own from shardIndex and parallelism.
+   */
+  readonly restoredSplits?: readonly unknown[] | undefined;
 }
 
 /** Where a reader emits records. `timestamp` is the record's event time, when it has one. */
@@ -35,5 +41,11 @@ export type PollResult = "more" | "end" | Promise<unknown>;
 export interface SourceReader<T> {
   /** Emits up to `max` records into `output`. */
   poll(output: SourceOutput<T>, max: number): PollResult;
+  /**
+   * The position of each of the reader's splits, taken at a checkpoint barrier (between polls):
+   * enough to resume every split exactly after the last record it emitted. Msgpack-encodable
+   * plain data. A reader without it cannot take part in checkpoints (the job says so).
+   */
+  snapshotSplits?(): unknown[];
   close?(): void | Promise<void>;
 }

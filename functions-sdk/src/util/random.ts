@@ -10,6 +10,15 @@ export class SeededRandom {
     this.state = seed >>> 0;
   }
 
+  /** The generator's whole state: `SeededRandom.restore(r.snapshot())` continues the same sequence. */
+  snapshot(): number {
+    return this.state;
+  }
+
+  static restore(state: number): SeededRandom {
+    return new SeededRandom(state);
+  }
+
   /** An unsigned 32-bit integer. */
   nextUint32(): number {
     this.state = (this.state + 0x9e3779b9) >>> 0;
