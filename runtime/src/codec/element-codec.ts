@@ -38,7 +38,9 @@ export function encodeElement(element: StreamElement): Uint8Array {
     case "watermark":
       return packr.pack([TAG_WATERMARK, element.timestamp]);
     case "barrier":
-      return packr.pack([TAG_BARRIER, element.checkpointId, element.timestamp]);
+      return element.savepoint === true
+        ? packr.pack([TAG_BARRIER, element.checkpointId, element.timestamp, 1])
+        : packr.pack([TAG_BARRIER, element.checkpointId, element.timestamp]);
     case "status":
       return packr.pack([TAG_STATUS, element.idle]);
     case "end":
@@ -78,7 +80,9 @@ export function decodeElement(bytes: Uint8Array): StreamElement {
       if (typeof decoded[1] !== "number" || typeof decoded[2] !== "number") {
         throw new CorruptElementError("a barrier without a numeric checkpoint id and timestamp");
       }
-      return { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2] };
+      return decoded[3] === 1
+        ? { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2], savepoint: true }
+        : { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2] };
     case TAG_STATUS:
       if (typeof decoded[1] !== "boolean") throw new CorruptElementError("a watermark status without a boolean");
       return { kind: "status", idle: decoded[1] };

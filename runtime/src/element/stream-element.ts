@@ -36,6 +36,8 @@ export interface Barrier {
   readonly kind: "barrier";
   readonly checkpointId: number;
   readonly timestamp: number;
+  /** A savepoint's barrier: every shard writes its state in full. Absent for a checkpoint. */
+  readonly savepoint?: true;
 }
 
 /** The producer of this channel will send nothing more. */

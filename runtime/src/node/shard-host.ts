@@ -2,6 +2,7 @@ import type { JobDefinition, OperatorNode } from "@keyflow/functions-sdk";
 import type { ChannelReader, ChannelWriter, InputGate } from "../channel/channel.js";
 import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
 import { LocalChannel } from "../channel/local-channel.js";
+import type { ShardCheckpointing } from "../checkpoint/shard-checkpointing.js";
 import { MailboxScheduler } from "../mailbox/mailbox-scheduler.js";
 import type { ResultCollector } from "../operator/operator.js";
 import { buildExecutionPlan, type ExecutionPlan, type PlanChannel, type PlanOptions } from "../plan/execution-plan.js";
@@ -32,6 +33,8 @@ export interface ShardHostOptions {
   readonly crossThread?: RemoteChannelFactory;
   /** Channels to other nodes. */
   readonly crossNode?: RemoteChannelFactory;
+  /** Checkpointing of this host's shards; undefined when the job takes no checkpoints. */
+  readonly checkpointing?: ShardCheckpointing;
 }
 
 /**
@@ -103,6 +106,7 @@ export class ShardHost {
           results: options.results,
           batchSize: options.batchSize,
           bufferTimeoutMs: options.bufferTimeoutMs,
+          checkpointing: options.checkpointing,
           onFinished: () => this.shardFinished(),
           onFailed: (_shard, error) => this.shardFailed(error),
         });
@@ -181,6 +185,28 @@ export class ShardHost {
     if (this.shards.length === 0) this.settle?.({ kind: "finished" });
     for (const shard of this.shards) void shard.start();
     return this.outcome;
+  }
+
+  /**
+   * Starts checkpoint `checkpointId` at this host's source shards. Returns false (and starts
+   * nothing) when one of them no longer runs: a checkpoint needs every source, so none is taken
+   * once a source has finished.
+   */
+  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean): boolean {
+    const sources = this.shards.filter((shard) => shard.vertex.inEdges.length === 0);
+    if (!sources.every((shard) => shard.canTriggerCheckpoint)) return false;
+    for (const shard of sources) shard.triggerCheckpoint(checkpointId, timestamp, savepoint);
+    return true;
+  }
+
+  /** Tells every shard checkpoint `checkpointId` completed or was aborted. */
+  notifyCheckpoint(checkpointId: number, completed: boolean): void {
+    for (const shard of this.shards) shard.notifyCheckpoint(checkpointId, completed);
+  }
+
+  /** How many shards of this host report a snapshot per checkpoint. */
+  get shardCount(): number {
+    return this.shards.length;
   }
 
   cancel(): void {

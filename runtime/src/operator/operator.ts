@@ -1,4 +1,5 @@
 import type { OperatorNode, RuntimeContext } from "@keyflow/functions-sdk";
+import type { OperatorRestore, OperatorSnapshot } from "../state/snapshot.js";
 import type { Clock } from "../time/clock.js";
 import type { ProcessingTimeService } from "../time/processing-time-service.js";
 
@@ -31,6 +32,14 @@ export interface StreamOperator {
   processWatermarkStatus(idle: boolean): void;
   finish(): void | Promise<void>;
   close(): void | Promise<void>;
+  /** Its state at a checkpoint barrier (a copy-on-write mark); undefined for a stateless operator. */
+  snapshotState?(checkpointId: number, mode: "full" | "incremental"): OperatorSnapshot | undefined;
+  /** Its state from a checkpoint, before `open`. */
+  restoreState?(restore: OperatorRestore): void | Promise<void>;
+  /** Checkpoint `checkpointId` is complete and durable (commit what it covers). */
+  notifyCheckpointComplete?(checkpointId: number): void;
+  /** Checkpoint `checkpointId` will not complete. */
+  notifyCheckpointAborted?(checkpointId: number): void;
 }
 
 /** What an operator knows of where it runs, built by the shard. */

@@ -1,14 +1,20 @@
 import type { OperatorNode, RuntimeContext, SourceOutput, SourceReader } from "@keyflow/functions-sdk";
 import type { ChannelReader, ChannelWriter, InputGate } from "../channel/channel.js";
 import { RecordWriter } from "../channel/record-writer.js";
+import { BarrierAligner } from "../checkpoint/barrier-aligner.js";
+import { SourceNotCheckpointableError } from "../checkpoint/errors.js";
+import { type ShardCheckpointing, SOURCE_SPLITS_STATE } from "../checkpoint/shard-checkpointing.js";
+import type { Barrier } from "../element/stream-element.js";
 import { END_OF_INPUT, MAX_WATERMARK, type StreamElement } from "../element/stream-element.js";
 import { Mailbox } from "../mailbox/mailbox.js";
 import type { MailboxScheduler, Runnable } from "../mailbox/mailbox-scheduler.js";
 import { isRecordPathFailure, UserFunctionError } from "../operator/errors.js";
 import type { ResultCollector, StreamOperator } from "../operator/operator.js";
 import { WatermarkGeneration } from "../operator/watermark-generation.js";
+import { keyGroupRangeOf } from "../partition/key-groups.js";
 import type { ExecutionPlan, PlanEdge, PlanVertex } from "../plan/execution-plan.js";
 import { keySelectorOfEdge } from "../plan/execution-plan.js";
+import type { OperatorSnapshot } from "../state/snapshot.js";
 import type { Clock } from "../time/clock.js";
 import type { ProcessingTimeService } from "../time/processing-time-service.js";
 import { WatermarkValve } from "../time/watermark-valve.js";
@@ -39,6 +45,8 @@ export interface ShardOptions {
   readonly results: ResultCollector;
   readonly batchSize: number;
   readonly bufferTimeoutMs: number;
+  /** Taking part in checkpoints; undefined when the job takes none (barriers then only flow). */
+  readonly checkpointing?: ShardCheckpointing | undefined;
   readonly onFinished: (shard: Shard) => void;
   readonly onFailed: (shard: Shard, error: Error) => void;
 }
@@ -63,7 +71,15 @@ export class Shard implements Runnable, InputGate {
   private headOperator: StreamOperator | undefined;
   private valve: WatermarkValve | undefined;
   private endedChannels = 0;
-  private readonly barrierCounts = new Map<number, number>();
+  private aligner: BarrierAligner | undefined;
+  /** Elements of channels blocked by barrier alignment, in arrival order: [channel, element, …]. */
+  private held: Array<number | StreamElement> = [];
+  /** Held elements being fed again after an alignment, before the mailbox. */
+  private replay: Array<number | StreamElement> = [];
+  private replayAt = 0;
+  private sourceNode: OperatorNode | undefined;
+  /** Whether this shard took a snapshot since it started: its first one is full, later ones incremental. */
+  private snapshotTaken = false;
   private reader: SourceReader<unknown> | undefined;
   private sourceOutput: SourceOutput<unknown> | undefined;
   private sourceHeadOutput: OperatorOutput | undefined;
@@ -114,6 +130,7 @@ export class Shard implements Runnable, InputGate {
     this.readers = inputs;
     this.inputIndexOf = planInputs.map((channel) => (plan.edges[channel.edge] as PlanEdge).inputIndex);
     this.valve = new WatermarkValve(inputs.length);
+    this.aligner = new BarrierAligner(inputs.length);
     this.writers = vertex.outEdges.map(
       (edge, slot) =>
         new RecordWriter(
@@ -148,6 +165,8 @@ export class Shard implements Runnable, InputGate {
       const runtime = this.runtimeContext(node);
       if (node.spec.kind === "source") {
         const source = node.spec.source;
+        this.sourceNode = node;
+        const restoredSplits = this.options.checkpointing?.restoredSplits(node.uid, index, vertex.parallelism);
         this.reader = this.setUp(node, "(create reader)", () =>
           source.createReader({
             operatorName: node.name,
@@ -155,6 +174,7 @@ export class Shard implements Runnable, InputGate {
             parallelism: vertex.parallelism,
             now: () => this.options.clock.now(),
             sleep: (ms) => this.options.clock.sleep(ms),
+            restoredSplits,
           }),
         );
         this.sourceHeadOutput = output;
@@ -238,6 +258,7 @@ export class Shard implements Runnable, InputGate {
       return;
     }
     try {
+      await this.restoreOperators();
       for (let i = this.operators.length - 1; i >= 0; i--) await (this.operators[i] as StreamOperator).open();
     } catch (error) {
       this.fail(error);
@@ -280,17 +301,36 @@ export class Shard implements Runnable, InputGate {
       // A mail put by the last element (a processing-time timer that came due) runs before the
       // next element, as in Flink's mailbox: a window due before the end of input fires before it.
       if (n > 0 && this.mailbox.hasMail()) return true;
-      if (this.mailbox.isEmpty()) {
+      const replaying = this.replayAt < this.replay.length;
+      if (!replaying && this.mailbox.isEmpty()) {
         this.flushOutputs();
         return false;
       }
       if (!this.awaitWritable()) return false;
-      const channel = this.mailbox.peekChannel();
-      this.process(channel, this.mailbox.take());
+      let channel: number;
+      let element: StreamElement;
+      if (replaying) {
+        channel = this.replay[this.replayAt++] as number;
+        element = this.replay[this.replayAt++] as StreamElement;
+        if (this.replayAt === this.replay.length) {
+          this.replay = [];
+          this.replayAt = 0;
+        }
+      } else {
+        channel = this.mailbox.peekChannel();
+        element = this.mailbox.take();
+      }
+      if ((this.aligner as BarrierAligner).isBlocked(channel)) {
+        // Aligning a checkpoint: this channel already delivered its barrier; its elements wait.
+        this.held.push(channel, element);
+        n--;
+        continue;
+      }
+      this.process(channel, element);
       if (this.state !== "running") return false;
     }
     this.flushOnTimeout();
-    return !this.mailbox.isEmpty();
+    return this.replayAt < this.replay.length || !this.mailbox.isEmpty();
   }
 
   private pollSource(): boolean {
@@ -361,18 +401,20 @@ export class Shard implements Runnable, InputGate {
         return;
       }
       case "barrier": {
-        // Alignment comes with checkpoints; here a barrier is forwarded once every input delivered it.
-        const count = (this.barrierCounts.get(element.checkpointId) ?? 0) + 1;
-        if (count < this.readers.length) {
-          this.barrierCounts.set(element.checkpointId, count);
-          return;
+        const result = (this.aligner as BarrierAligner).onBarrier(channel, element.checkpointId);
+        if (result === "aligned") this.aligned(element);
+        else if (typeof result === "object") {
+          this.options.checkpointing?.onAbandoned(result.abandoned, this.name);
+          this.resumeHeld();
         }
-        this.barrierCounts.delete(element.checkpointId);
-        for (const writer of this.writers) writer.broadcastElement(element);
         return;
       }
       case "end": {
         this.endedChannels++;
+        const aligning = (this.aligner as BarrierAligner).aligning;
+        if ((this.aligner as BarrierAligner).onEnd(channel) === "aligned" && aligning !== undefined) {
+          this.aligned({ kind: "barrier", checkpointId: aligning, timestamp: this.options.clock.now() });
+        }
         const valve = this.valve as WatermarkValve;
         const advanced = valve.end(channel);
         if (advanced !== undefined) (this.headOperator as StreamOperator).processWatermark(advanced);
@@ -381,6 +423,107 @@ export class Shard implements Runnable, InputGate {
         return;
       }
     }
+  }
+
+  /**
+   * Starts checkpoint `checkpointId` at this source shard: between two polls, records the
+   * reader's split positions and the chain's state, then sends the barrier into every output
+   * behind the records before it. Runs as a mail, on the shard's thread.
+   */
+  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean): void {
+    if (this.reader === undefined) throw new Error(`${this.name} is not a source shard`);
+    this.mailbox.putMail(() => {
+      const barrier: Barrier = savepoint
+        ? { kind: "barrier", checkpointId, timestamp, savepoint: true }
+        : { kind: "barrier", checkpointId, timestamp };
+      this.aligned(barrier);
+    });
+    if (this.state === "running") this.options.scheduler.wake(this);
+  }
+
+  /** Every input delivered the barrier (or this is a source): snapshot, forward it, resume held channels. */
+  private aligned(barrier: Barrier): void {
+    const checkpointing = this.options.checkpointing;
+    if (checkpointing !== undefined) {
+      const mode = barrier.savepoint === true || !this.snapshotTaken ? "full" : "incremental";
+      const snapshots: OperatorSnapshot[] = [];
+      const splits = this.sourceSplitsSnapshot();
+      if (splits !== undefined) snapshots.push(splits);
+      for (const operator of this.operators) {
+        const snapshot = operator.snapshotState?.(barrier.checkpointId, mode);
+        if (snapshot !== undefined) snapshots.push(snapshot);
+      }
+      this.snapshotTaken = true;
+      checkpointing.onSnapshot({
+        checkpointId: barrier.checkpointId,
+        savepoint: barrier.savepoint === true,
+        vertexId: this.options.vertex.id,
+        shardIndex: this.options.index,
+        snapshots,
+      });
+    }
+    for (const writer of this.writers) writer.broadcastElement(barrier);
+    this.resumeHeld();
+  }
+
+  private resumeHeld(): void {
+    if (this.held.length === 0) return;
+    // Held elements came before anything still in the mailbox from their channels: feed them first.
+    this.replay = this.replayAt < this.replay.length ? [...this.held, ...this.replay.slice(this.replayAt)] : this.held;
+    this.replayAt = 0;
+    this.held = [];
+    if (this.state === "running") this.options.scheduler.wake(this);
+  }
+
+  private sourceSplitsSnapshot(): OperatorSnapshot | undefined {
+    const node = this.sourceNode;
+    const reader = this.reader;
+    if (node === undefined || reader === undefined) return undefined;
+    if (reader.snapshotSplits === undefined) throw new SourceNotCheckpointableError(node.name);
+    let items: unknown[];
+    try {
+      items = reader.snapshotSplits();
+    } catch (error) {
+      throw UserFunctionError.of(node.name, this.name, "(snapshot splits)", error);
+    }
+    const { plan, vertex } = this.options;
+    const maxParallelism = plan.parallelismOf.get(node.id)?.maxParallelism ?? 128;
+    return {
+      uid: node.uid,
+      mode: "full",
+      keyGroups: keyGroupRangeOf(this.options.index, maxParallelism, vertex.parallelism),
+      keyed: [],
+      operatorState: { [SOURCE_SPLITS_STATE]: { distribution: "split", items } },
+      release() {},
+    };
+  }
+
+  /** Restores each stateful operator from the host's checkpoint, before it opens. */
+  private async restoreOperators(): Promise<void> {
+    const checkpointing = this.options.checkpointing;
+    if (checkpointing === undefined) return;
+    for (const operator of this.operators) {
+      if (operator.restoreState === undefined) continue;
+      const restore = checkpointing.restoreFor(operator.node.uid, this.options.index, this.options.vertex.parallelism);
+      if (restore !== undefined) await operator.restoreState(restore);
+    }
+  }
+
+  /** Checkpoint `checkpointId` completed (or was aborted): operators commit (or roll back) what it covers. */
+  notifyCheckpoint(checkpointId: number, completed: boolean): void {
+    if (this.isDone()) return;
+    this.mailbox.putMail(() => {
+      for (const operator of this.operators) {
+        if (completed) operator.notifyCheckpointComplete?.(checkpointId);
+        else operator.notifyCheckpointAborted?.(checkpointId);
+      }
+    });
+    if (this.state === "running") this.options.scheduler.wake(this);
+  }
+
+  /** True while this source shard runs and can take a barrier. */
+  get canTriggerCheckpoint(): boolean {
+    return this.reader !== undefined && this.state === "running";
   }
 
   /** Tells the chain when all live inputs went idle, or one became active again. */
