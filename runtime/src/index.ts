@@ -1,3 +1,8 @@
+export type { CheckpointCoordinator, CheckpointingOptions } from "./checkpoint/checkpoint-coordinator.js";
+export type { CheckpointMetadata, CheckpointStorage } from "./checkpoint/checkpoint-storage.js";
+export type { CoordinatorState } from "./checkpoint/coordinator-machine.js";
+export { SourceNotCheckpointableError } from "./checkpoint/errors.js";
+export { MemoryCheckpointStorage } from "./checkpoint/memory-checkpoint-storage.js";
 export {
   DuplicateNodeError,
   InvalidNodeOptionsError,
@@ -8,6 +13,9 @@ export {
 } from "./cluster/errors.js";
 export type { NodeResult, StaticNodeOptions } from "./cluster/static-node.js";
 export { runNode } from "./cluster/static-node.js";
+export { NonRestoredStateError } from "./coordinator/errors.js";
+export type { RestartDecision, RestartStrategy } from "./coordinator/restart-strategy.js";
+export { RestartPolicy } from "./coordinator/restart-strategy.js";
 export type { ExecuteOptions } from "./embedded/execute.js";
 export { execute } from "./embedded/execute.js";
 export type { JobResult } from "./embedded/job-result.js";

@@ -1,6 +1,11 @@
 import { availableParallelism } from "node:os";
 import type { JobDefinition } from "@keyflow/functions-sdk";
 import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
+import type { CheckpointCoordinator, CheckpointingOptions } from "../checkpoint/checkpoint-coordinator.js";
+import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
+import { MemoryCheckpointStorage } from "../checkpoint/memory-checkpoint-storage.js";
+import { runWithCheckpoints } from "../coordinator/checkpointed-run.js";
+import type { RestartStrategy } from "../coordinator/restart-strategy.js";
 import { JobCancelledError, JobFailedError } from "../node/errors.js";
 import { jobModuleUrl, loadJob } from "../node/load-job.js";
 import { CANCELLED_OUTCOME, type HostOutcome, ShardHost } from "../node/shard-host.js";
@@ -27,6 +32,18 @@ export interface ExecuteOptions {
   readonly clock?: Clock;
   /** Aborting cancels the job; `execute` then rejects with JobCancelledError. */
   readonly signal?: AbortSignal;
+  /**
+   * Take checkpoints (interval, timeout, min pause, max concurrent) into `storage` (default: in
+   * memory), and restart from the latest completed one when the job fails. Runs on the calling
+   * thread (`workers: 0`) for now.
+   */
+  readonly checkpoints?: CheckpointingOptions & { readonly storage?: CheckpointStorage };
+  /** With checkpoints: what to do on failure. Default: fixed delay, 1 s, practically unlimited attempts (Flink's default). */
+  readonly restartStrategy?: RestartStrategy;
+  /** Called with each run's checkpoint coordinator (its state, savepoints). */
+  readonly onCoordinator?: (coordinator: CheckpointCoordinator) => void;
+  /** Where the runtime says what it does (checkpoints, restarts). */
+  readonly log?: (message: string) => void;
 }
 
 /**
@@ -57,7 +74,26 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
   // An abort event fires once: a signal aborted before the job started would never be heard.
   if (options.signal?.aborted) throw new JobCancelledError(definition.name);
   let outcome: HostOutcome;
-  if (workers === 0) {
+  if (options.checkpoints !== undefined) {
+    if (workers > 0) {
+      throw new TypeError("execute(): checkpoints run on the calling thread for now; pass workers: 0");
+    }
+    outcome = await runWithCheckpoints({
+      job: definition,
+      planOptions,
+      clock: options.clock ?? systemClock,
+      results,
+      batchSize,
+      bufferTimeoutMs,
+      credit,
+      checkpoints: options.checkpoints,
+      storage: options.checkpoints.storage ?? new MemoryCheckpointStorage(),
+      restart: options.restartStrategy ?? { kind: "fixedDelay", attempts: Number.MAX_SAFE_INTEGER, delayMs: 1_000 },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+      ...(options.onCoordinator === undefined ? {} : { onCoordinator: options.onCoordinator }),
+    });
+  } else if (workers === 0) {
     const host = new ShardHost({
       job: definition,
       planOptions,

@@ -21,7 +21,13 @@ export class ResultBuffer implements ResultCollector {
   private readonly sinks = new Map<string, Map<number, unknown[][]>>();
   private readonly operatorMetrics = new Map<string, Record<string, number>>();
 
-  add(sinkName: string, shardIndex: number, values: unknown[]): void {
+  private readonly transactions = new Set<string>();
+
+  add(sinkName: string, shardIndex: number, values: unknown[], transaction?: string): void {
+    if (transaction !== undefined) {
+      if (this.transactions.has(transaction)) return;
+      this.transactions.add(transaction);
+    }
     let shards = this.sinks.get(sinkName);
     if (shards === undefined) {
       shards = new Map();

@@ -37,7 +37,7 @@ try {
     threadsPerNode: setup.threads,
     clock: systemClock,
     results: {
-      add: (sink, shard, values) => post({ type: "collect", sink, shard, values }),
+      add: (sink, shard, values, transaction) => post({ type: "collect", sink, shard, values, transaction }),
       addMetrics: (operator, shard, metrics) => post({ type: "metrics", operator, shard, metrics }),
     },
     batchSize: setup.batchSize,

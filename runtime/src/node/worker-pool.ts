@@ -77,7 +77,7 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
             if (++ready === threads) for (const w of workers) w.postMessage({ type: "start" });
             return;
           case "collect":
-            options.results.add(message.sink, message.shard, message.values);
+            options.results.add(message.sink, message.shard, message.values, message.transaction);
             return;
           case "metrics":
             options.results.addMetrics(message.operator, message.shard, message.metrics);

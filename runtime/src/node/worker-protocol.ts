@@ -23,7 +23,13 @@ export type ToWorker = { readonly type: "start" } | { readonly type: "cancel" };
 /** Messages from a worker to the parent. */
 export type FromWorker =
   | { readonly type: "ready" }
-  | { readonly type: "collect"; readonly sink: string; readonly shard: number; readonly values: unknown[] }
+  | {
+      readonly type: "collect";
+      readonly sink: string;
+      readonly shard: number;
+      readonly values: unknown[];
+      readonly transaction: string | undefined;
+    }
   | {
       readonly type: "metrics";
       readonly operator: string;

@@ -56,11 +56,18 @@ export interface OperatorContext {
   readonly keySelectors: ReadonlyArray<((value: unknown) => unknown) | undefined>;
   /** Where collect sinks deliver their results. */
   readonly results: ResultCollector;
+  /** True when the job takes checkpoints: sinks that can be transactional then commit per checkpoint. */
+  readonly checkpointed?: boolean;
 }
 
 /** Receives what collect sinks gather and what operators count; the executor returns it as the job's result. */
 export interface ResultCollector {
-  add(sinkName: string, shardIndex: number, values: unknown[]): void;
+  /**
+   * Adds records a collect sink gathered. With `transaction`, the call is idempotent: a second
+   * add of the same transaction id is ignored (a transactional sink commits a transaction again
+   * after recovery when it cannot know whether the first commit happened).
+   */
+  add(sinkName: string, shardIndex: number, values: unknown[], transaction?: string): void;
   /** An operator shard's metrics (counters) at the end of its input, by name; the result adds them up over shards. */
   addMetrics(operatorName: string, shardIndex: number, metrics: Readonly<Record<string, number>>): void;
 }

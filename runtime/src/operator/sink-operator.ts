@@ -1,16 +1,48 @@
 import type { SinkSpec, SinkWriter } from "@keyflow/functions-sdk";
+import { keyGroupRangeOf } from "../partition/key-groups.js";
+import type { OperatorRestore, OperatorSnapshot } from "../state/snapshot.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import type { OperatorContext } from "./operator.js";
+import { TransactionalCollect } from "./transactional-collect.js";
 
 const COLLECT_CHUNK = 1024;
 
 /** The end of a pipeline: print, discard, collect into the job's result, or a user's sink writer. */
 export class SinkOperator extends AbstractOperator {
   private readonly writer: SinkWriter<unknown>;
+  /** A collect sink in a checkpointed job: exactly-once results. */
+  private readonly transactional: TransactionalCollect | undefined;
 
   constructor(context: OperatorContext, spec: SinkSpec) {
     super(context);
-    this.writer = this.createWriter(spec);
+    if (spec.kind === "collect" && context.checkpointed === true) {
+      const transactional = new TransactionalCollect(
+        context.results,
+        spec.name,
+        context.node.uid,
+        context.runtime.shardIndex,
+      );
+      this.transactional = transactional;
+      this.writer = { write: (value) => transactional.write(value), flush: () => transactional.finish() };
+    } else {
+      this.writer = this.createWriter(spec);
+    }
+  }
+
+  snapshotState(checkpointId: number): OperatorSnapshot | undefined {
+    const { runtime } = this.context;
+    return this.transactional?.snapshot(
+      checkpointId,
+      keyGroupRangeOf(runtime.shardIndex, runtime.maxParallelism, runtime.parallelism),
+    );
+  }
+
+  restoreState(restore: OperatorRestore): void {
+    this.transactional?.restore(restore.operatorState);
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.transactional?.checkpointComplete(checkpointId);
   }
 
   protected functions(): readonly unknown[] {

@@ -213,6 +213,7 @@ export class Shard implements Runnable, InputGate {
           output,
           keySelectors,
           results: this.options.results,
+          checkpointed: this.options.checkpointing !== undefined,
         }),
       );
       if (operator === undefined) continue;

@@ -1,0 +1,220 @@
+import { type Actor, createActor } from "xstate";
+import type { Clock } from "../time/clock.js";
+import type { CheckpointMetadata, CheckpointStorage } from "./checkpoint-storage.js";
+import { type CoordinatorState, coordinatorMachine } from "./coordinator-machine.js";
+import type { ShardSnapshotReport } from "./shard-checkpointing.js";
+
+export interface CheckpointingOptions {
+  /** Time between the end of one checkpoint's trigger and the next, in ms. */
+  readonly intervalMs: number;
+  /** A checkpoint not complete after this long is aborted. Default 60 s. */
+  readonly timeoutMs?: number;
+  /** Least time between a completed checkpoint and the next trigger. Default 0. */
+  readonly minPauseMs?: number;
+  /** Checkpoints in flight at once. Default 1. */
+  readonly maxConcurrent?: number;
+}
+
+export interface CheckpointCoordinatorOptions extends CheckpointingOptions {
+  readonly storage: CheckpointStorage;
+  readonly clock: Clock;
+  readonly jobName: string;
+  readonly maxParallelism: number;
+  readonly operators: CheckpointMetadata["operators"];
+  /** How many shard reports make a checkpoint complete (every shard of the job). */
+  readonly shards: number;
+  /** The first checkpoint id (one above the id restored from). */
+  readonly firstId: number;
+  /** Starts a checkpoint at every source; false when a source no longer runs. */
+  readonly trigger: (checkpointId: number, timestamp: number, savepoint: boolean) => boolean;
+  /** Tells every shard a checkpoint completed (true) or was aborted (false). */
+  readonly notify: (checkpointId: number, completed: boolean) => void;
+  /** Where the coordinator says what it does (state changes, completions, aborts). */
+  readonly log?: (message: string) => void;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly timestamp: number;
+  readonly savepoint: boolean;
+  reports: number;
+  readonly writes: Array<Promise<void>>;
+  readonly cancelTimeout: () => void;
+  settle?: (metadata: CheckpointMetadata | undefined, error?: unknown) => void;
+}
+
+/**
+ * Triggers checkpoints at an interval (Flink's CheckpointCoordinator): injects barriers at the
+ * sources, gathers every shard's snapshot, has the storage write them (asynchronously, while
+ * the job runs), and completes a checkpoint only when every shard reported and its metadata is
+ * durably written; then tells the shards, so transactional sinks commit. A checkpoint that times
+ * out, or whose writes fail, is aborted and cleaned up.
+ */
+export class CheckpointCoordinator {
+  private readonly actor: Actor<typeof coordinatorMachine>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId: number;
+  private cancelTick: (() => void) | undefined;
+  private lastCompletedAt = Number.NEGATIVE_INFINITY;
+  private lastCompleted: CheckpointMetadata | undefined;
+
+  constructor(private readonly options: CheckpointCoordinatorOptions) {
+    this.nextId = options.firstId;
+    this.actor = createActor(coordinatorMachine, { input: { maxConcurrent: options.maxConcurrent ?? 1 } });
+    let previous: string | undefined;
+    this.actor.subscribe((snapshot) => {
+      const state = String(snapshot.value);
+      if (state !== previous) options.log?.(`checkpoint coordinator: ${state}`);
+      previous = state;
+    });
+  }
+
+  /** The coordinator's state, as the job's status shows it. */
+  get state(): CoordinatorState {
+    return this.actor.getSnapshot().value as CoordinatorState;
+  }
+
+  get latest(): CheckpointMetadata | undefined {
+    return this.lastCompleted;
+  }
+
+  start(): void {
+    this.actor.start();
+    this.schedule(this.options.intervalMs);
+  }
+
+  /** Takes a savepoint now (outside the interval); resolves with its metadata when it is complete. */
+  savepoint(): Promise<CheckpointMetadata> {
+    return new Promise((resolve, reject) => {
+      const started = this.begin(true, (metadata, error) =>
+        metadata === undefined ? reject(error ?? new Error("savepoint aborted")) : resolve(metadata),
+      );
+      if (!started) reject(new Error("cannot take a savepoint: a source has finished or the job is stopping"));
+    });
+  }
+
+  /** A shard took its snapshot (called on the shard's thread, synchronously). */
+  onSnapshot(report: ShardSnapshotReport): void {
+    const pending = this.pending.get(report.checkpointId);
+    if (pending === undefined) {
+      for (const snapshot of report.snapshots) snapshot.release();
+      return;
+    }
+    for (const snapshot of report.snapshots) {
+      pending.writes.push(this.options.storage.writeSnapshot(report.checkpointId, report.shardIndex, snapshot));
+    }
+    pending.reports++;
+    if (pending.reports === this.options.shards) void this.finish(pending);
+  }
+
+  /** A shard abandoned a checkpoint (a newer barrier overtook it). */
+  onAbandoned(checkpointId: number, shardName: string): void {
+    const pending = this.pending.get(checkpointId);
+    if (pending !== undefined) void this.abort(pending, new Error(`shard ${shardName} abandoned it`));
+  }
+
+  /** Stops triggering; checkpoints in flight are aborted (the job ended or restarts). */
+  async stop(): Promise<void> {
+    this.cancelTick?.();
+    this.cancelTick = undefined;
+    for (const pending of [...this.pending.values()]) await this.abort(pending, new Error("the job stopped"));
+    this.actor.send({ type: "STOP" });
+  }
+
+  /** Still taking checkpoints (neither stopped nor past the end of a source). */
+  private isRunning(): boolean {
+    const state = this.state;
+    return state === "idle" || state === "checkpointing";
+  }
+
+  private schedule(delayMs: number): void {
+    this.cancelTick?.();
+    this.cancelTick = this.options.clock.schedule(delayMs, () => {
+      this.cancelTick = undefined;
+      this.tick();
+    });
+  }
+
+  private tick(): void {
+    if (!this.isRunning()) return;
+    const sincePause = this.options.clock.now() - this.lastCompletedAt;
+    const minPause = this.options.minPauseMs ?? 0;
+    if (sincePause < minPause) {
+      this.schedule(minPause - sincePause);
+      return;
+    }
+    this.begin(false);
+    if (this.isRunning()) this.schedule(this.options.intervalMs);
+  }
+
+  private begin(savepoint: boolean, settle?: Pending["settle"]): boolean {
+    const snapshot = this.actor.getSnapshot();
+    if (!snapshot.can({ type: "TRIGGER" })) return false;
+    const id = this.nextId;
+    const timestamp = this.options.clock.now();
+    const pending: Pending = {
+      id,
+      timestamp,
+      savepoint,
+      reports: 0,
+      writes: [],
+      cancelTimeout: this.options.clock.schedule(this.options.timeoutMs ?? 60_000, () => {
+        void this.abort(
+          pending,
+          new Error(`checkpoint ${id} did not complete within ${this.options.timeoutMs ?? 60_000} ms`),
+        );
+      }),
+    };
+    if (settle !== undefined) pending.settle = settle;
+    this.pending.set(id, pending);
+    if (!this.options.trigger(id, timestamp, savepoint)) {
+      this.pending.delete(id);
+      pending.cancelTimeout();
+      this.actor.send({ type: "SOURCES_FINISHED" });
+      return false;
+    }
+    this.nextId++;
+    this.actor.send({ type: "TRIGGER" });
+    return true;
+  }
+
+  private async finish(pending: Pending): Promise<void> {
+    try {
+      await Promise.all(pending.writes);
+      if (!this.pending.has(pending.id)) return; // aborted meanwhile
+      const metadata: CheckpointMetadata = {
+        id: pending.id,
+        kind: pending.savepoint ? "savepoint" : "checkpoint",
+        timestamp: pending.timestamp,
+        jobName: this.options.jobName,
+        maxParallelism: this.options.maxParallelism,
+        operators: this.options.operators,
+        format: 1,
+      };
+      await this.options.storage.complete(metadata);
+      if (!this.pending.delete(pending.id)) return;
+      pending.cancelTimeout();
+      this.lastCompleted = metadata;
+      this.lastCompletedAt = this.options.clock.now();
+      this.actor.send({ type: "COMPLETED" });
+      this.options.log?.(`checkpoint ${pending.id} complete`);
+      this.options.notify(pending.id, true);
+      pending.settle?.(metadata);
+    } catch (error) {
+      await this.abort(pending, error);
+    }
+  }
+
+  private async abort(pending: Pending, reason: unknown): Promise<void> {
+    if (!this.pending.delete(pending.id)) return;
+    pending.cancelTimeout();
+    this.actor.send({ type: "ABORTED" });
+    this.options.log?.(
+      `checkpoint ${pending.id} aborted: ${reason instanceof Error ? reason.message : String(reason)}`,
+    );
+    this.options.notify(pending.id, false);
+    await Promise.allSettled(pending.writes);
+    await this.options.storage.abort(pending.id).catch(() => {});
+    pending.settle?.(undefined, reason);
+  }
+}

@@ -1,0 +1,71 @@
+import type { CheckpointMetadata, CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
+import { SOURCE_SPLITS_STATE } from "../checkpoint/shard-checkpointing.js";
+import { keyGroupRangeOf } from "../partition/key-groups.js";
+import type { ExecutionPlan } from "../plan/execution-plan.js";
+import type { OperatorRestore } from "../state/snapshot.js";
+import { NonRestoredStateError } from "./errors.js";
+
+/**
+ * The state a run starts from: a completed checkpoint (or savepoint), with every operator's list
+ * state loaded up front (it is small, and sources need their splits synchronously when their
+ * readers are made); keyed state is streamed from the storage per shard's key-group range when
+ * the shard restores, so a shard reads only its own key groups, at any parallelism.
+ */
+export class CheckpointRestore {
+  private constructor(
+    readonly metadata: CheckpointMetadata,
+    private readonly storage: CheckpointStorage,
+    private readonly plan: ExecutionPlan,
+    /** uid -> shard index -> list state. */
+    private readonly operatorState: Map<string, Map<number, Record<string, unknown[]>>>,
+  ) {}
+
+  static async load(
+    storage: CheckpointStorage,
+    metadata: CheckpointMetadata,
+    plan: ExecutionPlan,
+    uidOf: (nodeId: number) => string,
+    allowNonRestoredState = false,
+  ): Promise<CheckpointRestore> {
+    const present = new Set<string>();
+    const operatorState = new Map<string, Map<number, Record<string, unknown[]>>>();
+    for (const vertex of plan.vertices) {
+      for (const node of vertex.operators) {
+        const uid = uidOf(node.id);
+        present.add(uid);
+        if (metadata.operators[uid] === undefined) continue;
+        const byShard = new Map<number, Record<string, unknown[]>>();
+        for (let shard = 0; shard < vertex.parallelism; shard++) {
+          byShard.set(shard, await storage.restoreOperatorState(metadata.id, uid, shard, vertex.parallelism));
+        }
+        operatorState.set(uid, byShard);
+      }
+    }
+    const missing = Object.keys(metadata.operators).filter((uid) => !present.has(uid));
+    if (missing.length > 0 && !allowNonRestoredState) throw new NonRestoredStateError(metadata.id, missing);
+    return new CheckpointRestore(metadata, storage, plan, operatorState);
+  }
+
+  restoreFor(uid: string, shardIndex: number, parallelism: number): OperatorRestore | undefined {
+    const recorded = this.metadata.operators[uid];
+    if (recorded === undefined) return undefined;
+    return {
+      keyed: this.storage.restoreKeyed(
+        this.metadata.id,
+        uid,
+        keyGroupRangeOf(shardIndex, recorded.maxParallelism, parallelism),
+      ),
+      operatorState: this.operatorState.get(uid)?.get(shardIndex) ?? {},
+    };
+  }
+
+  restoredSplits(uid: string, shardIndex: number): unknown[] | undefined {
+    if (this.metadata.operators[uid] === undefined) return undefined;
+    return this.operatorState.get(uid)?.get(shardIndex)?.[SOURCE_SPLITS_STATE] ?? [];
+  }
+
+  /** The plan this restore was made for (its parallelism per operator). */
+  get planned(): ExecutionPlan {
+    return this.plan;
+  }
+}

@@ -1,0 +1,129 @@
+import type { JobDefinition } from "@keyflow/functions-sdk";
+import { CheckpointCoordinator, type CheckpointingOptions } from "../checkpoint/checkpoint-coordinator.js";
+import type { CheckpointMetadata, CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
+import type { ShardCheckpointing } from "../checkpoint/shard-checkpointing.js";
+import { CANCELLED_OUTCOME, type HostOutcome, ShardHost } from "../node/shard-host.js";
+import type { ResultCollector } from "../operator/operator.js";
+import { buildExecutionPlan, type PlanOptions } from "../plan/execution-plan.js";
+import type { Clock } from "../time/clock.js";
+import { serializeError } from "../util/serialized-error.js";
+import { CheckpointRestore } from "./checkpoint-restore.js";
+import { RestartPolicy, type RestartStrategy } from "./restart-strategy.js";
+
+export interface CheckpointedRunOptions {
+  readonly job: JobDefinition;
+  readonly planOptions: PlanOptions;
+  readonly clock: Clock;
+  readonly results: ResultCollector;
+  readonly batchSize: number;
+  readonly bufferTimeoutMs: number;
+  readonly credit: number;
+  readonly checkpoints: CheckpointingOptions;
+  readonly storage: CheckpointStorage;
+  readonly restart: RestartStrategy;
+  /** Start from this checkpoint or savepoint instead of the storage's latest. */
+  readonly from?: CheckpointMetadata;
+  readonly allowNonRestoredState?: boolean;
+  readonly signal?: AbortSignal;
+  readonly log?: (message: string) => void;
+  /** Called with each run's coordinator (to take savepoints, to show its state). */
+  readonly onCoordinator?: (coordinator: CheckpointCoordinator) => void;
+}
+
+/**
+ * Runs a job on this thread with checkpoints, restarting it from the latest completed
+ * checkpoint when it fails, as its restart strategy allows. Every restart rebuilds every shard:
+ * state comes back from the checkpoint, sources resume at its positions, and transactional sinks
+ * commit what it pre-committed — so the job's state and collect results are exactly-once.
+ */
+export async function runWithCheckpoints(options: CheckpointedRunOptions): Promise<HostOutcome> {
+  const policy = new RestartPolicy(options.restart);
+  const log = options.log ?? (() => {});
+  let nextId = 1;
+  let from = options.from ?? (await options.storage.latestCompleted());
+  for (;;) {
+    if (options.signal?.aborted) return CANCELLED_OUTCOME;
+    let coordinator: CheckpointCoordinator | undefined;
+    let restore: CheckpointRestore | undefined;
+    const checkpointing: ShardCheckpointing = {
+      onSnapshot: (report) => coordinator?.onSnapshot(report),
+      onAbandoned: (id, shard) => coordinator?.onAbandoned(id, shard),
+      restoreFor: (uid, shardIndex, parallelism) => restore?.restoreFor(uid, shardIndex, parallelism),
+      restoredSplits: (uid, shardIndex) => restore?.restoredSplits(uid, shardIndex),
+    };
+    let host: ShardHost;
+    try {
+      const graph = options.job.build();
+      const uidOf = (nodeId: number) => (graph.nodes[nodeId] as { uid: string }).uid;
+      // Restore first: source shards take their splits when the host makes their readers.
+      if (from !== undefined) {
+        const plan = buildExecutionPlan(graph, options.planOptions);
+        restore = await CheckpointRestore.load(options.storage, from, plan, uidOf, options.allowNonRestoredState);
+        log(`restoring from ${from.kind} ${from.id}`);
+      }
+      host = new ShardHost({
+        job: options.job,
+        planOptions: options.planOptions,
+        location: { node: 0, thread: 0 },
+        nodes: 1,
+        threadsPerNode: 1,
+        clock: options.clock,
+        results: options.results,
+        batchSize: options.batchSize,
+        bufferTimeoutMs: options.bufferTimeoutMs,
+        credit: options.credit,
+        checkpointing,
+      });
+      const operators: Record<string, { parallelism: number; maxParallelism: number; shards: number }> = {};
+      for (const vertex of host.plan.vertices) {
+        for (const node of vertex.operators) {
+          const maxParallelism = host.plan.parallelismOf.get(node.id)?.maxParallelism ?? graph.maxParallelism;
+          operators[uidOf(node.id)] = { parallelism: vertex.parallelism, maxParallelism, shards: vertex.parallelism };
+        }
+      }
+      nextId = Math.max(nextId, (from?.id ?? 0) + 1);
+      coordinator = new CheckpointCoordinator({
+        ...options.checkpoints,
+        storage: options.storage,
+        clock: options.clock,
+        jobName: options.job.name,
+        maxParallelism: graph.maxParallelism,
+        operators,
+        shards: host.shardCount,
+        firstId: nextId,
+        trigger: (id, timestamp, savepoint) => {
+          nextId = Math.max(nextId, id + 1);
+          return host.triggerCheckpoint(id, timestamp, savepoint);
+        },
+        notify: (id, completed) => host.notifyCheckpoint(id, completed),
+        log,
+      });
+    } catch (error) {
+      return { kind: "failed", error: serializeError(error) };
+    }
+    options.onCoordinator?.(coordinator);
+    const runStartedAt = options.clock.now();
+    const onAbort = () => host.cancel();
+    options.signal?.addEventListener("abort", onAbort);
+    coordinator.start();
+    const outcome = await host.run();
+    options.signal?.removeEventListener("abort", onAbort);
+    await coordinator.stop();
+    if (outcome.kind === "finished" || options.signal?.aborted) {
+      return options.signal?.aborted ? CANCELLED_OUTCOME : outcome;
+    }
+    const decision = policy.onFailure(options.clock.now(), runStartedAt);
+    if (!decision.restart) {
+      return {
+        kind: "failed",
+        error: { ...outcome.error, message: `${outcome.error.message} (not restarted: ${decision.why})` },
+      };
+    }
+    from = (await options.storage.latestCompleted()) ?? options.from;
+    log(
+      `job failed (${outcome.error.message}); restarting in ${decision.delayMs} ms from ` +
+        (from === undefined ? "the beginning" : `${from.kind} ${from.id}`),
+    );
+    await options.clock.sleep(decision.delayMs);
+  }
+}
