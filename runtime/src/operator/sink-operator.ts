@@ -77,6 +77,25 @@ export class SinkOperator extends AbstractOperator {
     }
   }
 
+  /** Checkpoint completion goes to the writer (a transactional sink commits). */
+  override async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    await super.notifyCheckpointComplete(checkpointId);
+    try {
+      await this.writer.notifyCheckpointComplete?.(checkpointId);
+    } catch (error) {
+      throw this.failureIn(error, `(notifyCheckpointComplete ${checkpointId})`);
+    }
+  }
+
+  override async notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    await super.notifyCheckpointAborted(checkpointId);
+    try {
+      await this.writer.notifyCheckpointAborted?.(checkpointId);
+    } catch (error) {
+      throw this.failureIn(error, `(notifyCheckpointAborted ${checkpointId})`);
+    }
+  }
+
   override async close(): Promise<void> {
     try {
       await this.writer.close?.();
