@@ -52,7 +52,8 @@ export function readInChunks(
 
 /** Entries in one order (by state, key group and key), for comparisons. */
 export function sortEntries(entries: readonly KeyedStateEntry[]): KeyedStateEntry[] {
-  const id = (e: KeyedStateEntry) => `${e.state}\u0001${String(e.keyGroup).padStart(5, "0")}\u0001${JSON.stringify(e.key)}`;
+  const id = (e: KeyedStateEntry) =>
+    `${e.state}\u0001${String(e.keyGroup).padStart(5, "0")}\u0001${JSON.stringify(e.key)}`;
   return [...entries].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
 }
 

@@ -1,6 +1,6 @@
 import type { JobDefinition, OperatorNode } from "@keyflow/functions-sdk";
 import type { Output, StreamOperator } from "../../src/operator/operator.js";
-import { keyGroupRangeOf, keyGroupOf, shardOfKey } from "../../src/partition/key-groups.js";
+import { keyGroupOf, keyGroupRangeOf, shardOfKey } from "../../src/partition/key-groups.js";
 import { createOperator } from "../../src/shard/create-operator.js";
 import { DELETED, type KeyedStateEntry, type OperatorSnapshot } from "../../src/state/snapshot.js";
 import { SimulatedClock } from "../../src/time/clock.js";

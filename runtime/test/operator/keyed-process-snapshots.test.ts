@@ -118,10 +118,16 @@ describe("keyed process operator snapshots", () => {
       keyOfOutput: (v) => (v as { key: string }).key,
     });
     const states = new Set(read.map((e) => e.state));
-    assert.deepEqual(
-      [...states].sort(),
-      ["__timers/event", "__timers/processing", "average", "byMod", "count", "lastTs", "seen", "total"],
-    );
+    assert.deepEqual([...states].sort(), [
+      "__timers/event",
+      "__timers/processing",
+      "average",
+      "byMod",
+      "count",
+      "lastTs",
+      "seen",
+      "total",
+    ]);
   });
 
   it("write entries in the documented form: map state as pairs, timers as [namespace, timestamp] by key", async () => {

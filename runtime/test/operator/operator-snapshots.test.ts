@@ -233,10 +233,7 @@ describe("keyed operator snapshots", () => {
     harness.record({ shop: "shop5", amount: 5, note: "y" });
     const delta = readInChunks(harness.snapshot(2, "incremental"), 5);
     assert.deepEqual(delta.map((e) => e.key).sort(), ["shop3", "shop5"]);
-    assert.deepEqual(
-      plain(delta),
-      plain(harness.state().filter((e) => e.key === "shop3" || e.key === "shop5")),
-    );
+    assert.deepEqual(plain(delta), plain(harness.state().filter((e) => e.key === "shop3" || e.key === "shop5")));
   });
 });
 
@@ -289,7 +286,8 @@ describe("checkpoint notifications", () => {
     });
     const map = OperatorHarness.of(job, "m");
     await assert.rejects(
-      async () => map.operator.restoreState?.({ keyed: [{ keyGroup: 0, state: "x", key: 1, value: 1 }], operatorState: {} }),
+      async () =>
+        map.operator.restoreState?.({ keyed: [{ keyGroup: 0, state: "x", key: 1, value: 1 }], operatorState: {} }),
       (error: Error & { code?: string }) => error.code === "STATE_RESTORE_MISMATCH",
     );
     await map.operator.restoreState?.({ keyed: [], operatorState: {} });

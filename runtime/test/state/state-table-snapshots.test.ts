@@ -163,7 +163,10 @@ const key = fc.integer({ min: 0, max: 5 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant("set" as const), key, value: fc.integer({ min: 0, max: 99 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("delete" as const), key }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("push" as const), key, value: fc.integer({ min: 0, max: 99 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant("push" as const), key, value: fc.integer({ min: 0, max: 99 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("mark" as const), incremental: fc.boolean() }) },
   {
     weight: 3,
@@ -259,7 +262,8 @@ describe("StateTable copy-on-write and dirty tracking (property)", () => {
                 [...s.expected].sort((a, b) => a[0] - b[0]),
               );
               if (s.read.mode === "incremental") {
-                for (const [k] of s.got) assert.ok(s.allowed.has(k as number), `key ${k} did not change since the base`);
+                for (const [k] of s.got)
+                  assert.ok(s.allowed.has(k as number), `key ${k} did not change since the base`);
               }
               if (op.complete && s.id > lastCompleted) {
                 table.tracker.complete(s.id);
