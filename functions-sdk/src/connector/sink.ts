@@ -17,6 +17,14 @@ export interface SinkWriter<T> {
   write(value: T, timestamp: number | undefined): void;
   flush?(): void | Promise<void>;
   close?(): void | Promise<void>;
+  /**
+   * For transactional sinks: checkpoint `checkpointId` is durable for the whole job, so what was
+   * written before its barrier may be committed. Awaited, on the shard's thread; a later
+   * completion covers earlier checkpoints whose notification was missed.
+   */
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  /** For transactional sinks: checkpoint `checkpointId` failed; what was prepared for it is covered by a later one. */
+  notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
 }
 
 /**

@@ -9,6 +9,7 @@ import type {
 } from "@keyflow/functions-sdk";
 import { BroadcastStateStore } from "../state/broadcast-state.js";
 import { KeyedStateBackend } from "../state/keyed-state-backend.js";
+import { PLAIN_NAMESPACE, TimerServiceState } from "../state/timer-state.js";
 import type { Clock } from "../time/clock.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import { keySelectorOf } from "./keyed-process-operator.js";
@@ -61,7 +62,8 @@ type AnyBroadcastFunction =
 /**
  * The broadcast-state pattern: input 0 is the (possibly keyed) record stream, input 1 the
  * broadcast stream. Every shard receives every broadcast element, in the same order from each
- * broadcast producer, so broadcast state stays identical across shards.
+ * broadcast producer, so broadcast state stays identical across shards. Checkpoints the broadcast
+ * state (as union list state) and, when keyed, the keyed state and timers.
  */
 export class BroadcastProcessOperator extends AbstractOperator {
   readonly backend: KeyedStateBackend | undefined;
@@ -80,7 +82,7 @@ export class BroadcastProcessOperator extends AbstractOperator {
     declarations: BroadcastStateDeclarations,
   ) {
     super(context);
-    this.broadcast = new BroadcastStateStore(declarations);
+    this.broadcast = new BroadcastStateStore(declarations, this.shardName);
     this.backend = keyed ? new KeyedStateBackend(context.runtime.maxParallelism, context.clock) : undefined;
     const handles = (this.backend?.handles(state) ?? {}) as StateHandles<StateDeclarations>;
     this.timers =
@@ -98,6 +100,13 @@ export class BroadcastProcessOperator extends AbstractOperator {
     this.collector = new TimestampedCollector(this.output);
     this.timers?.bind(this.recordCtx, this.collector);
     this.selector = keyed ? keySelectorOf(context, 0) : undefined;
+    const maxParallelism = context.runtime.maxParallelism;
+    this.checkpointState(
+      this.backend === undefined || this.timers === undefined
+        ? []
+        : [this.backend, new TimerServiceState(this.timers.service, PLAIN_NAMESPACE, maxParallelism)],
+      this.broadcast,
+    );
   }
   protected functions(): readonly unknown[] {
     return [this.fn];

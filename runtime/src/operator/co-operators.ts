@@ -7,6 +7,7 @@ import type {
   StateDeclarations,
 } from "@keyflow/functions-sdk";
 import { KeyedStateBackend } from "../state/keyed-state-backend.js";
+import { PLAIN_NAMESPACE, TimerServiceState } from "../state/timer-state.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import { keySelectorOf } from "./keyed-process-operator.js";
 import type { OperatorContext } from "./operator.js";
@@ -89,7 +90,7 @@ export class CoProcessOperator extends AbstractOperator {
   }
 }
 
-/** Two streams keyed alike: both inputs read and write the current key's state. */
+/** Two streams keyed alike: both inputs read and write the current key's state. Checkpoints that state and the timers. */
 export class KeyedCoProcessOperator extends AbstractOperator {
   readonly backend: KeyedStateBackend;
   private readonly ctx: KeyedProcessContext<StateDeclarations>;
@@ -109,6 +110,10 @@ export class KeyedCoProcessOperator extends AbstractOperator {
     this.collector = new TimestampedCollector(this.output);
     this.timers.bind(this.ctx, this.collector);
     this.selectors = [keySelectorOf(context, 0), keySelectorOf(context, 1)];
+    this.checkpointState([
+      this.backend,
+      new TimerServiceState(this.timers.service, PLAIN_NAMESPACE, context.runtime.maxParallelism),
+    ]);
   }
   protected functions(): readonly unknown[] {
     return [this.fn];

@@ -1,5 +1,6 @@
 import { fieldCopier, type Key } from "@keyflow/functions-sdk";
-import { StateTable } from "../state/state-table.js";
+import { KeyedStateBackend } from "../state/keyed-state-backend.js";
+import type { StateTable } from "../state/state-table.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import { keySelectorOf } from "./keyed-process-operator.js";
 import type { OperatorContext } from "./operator.js";
@@ -17,6 +18,8 @@ interface FieldAccumulator {
  * mutable number per key instead of storing a new record per input: one Map lookup and an
  * in-place update per record. Storing a fresh object per record measured 1.6–3× slower on this
  * machine (each one is promoted out of the young generation by the map that holds it).
+ * Checkpoints the accumulators as keyed state "__field-aggregate" (`touch` after each change in
+ * place, so it goes into the next incremental checkpoint).
  */
 export class FieldAggregateOperator extends AbstractOperator {
   readonly table: StateTable<FieldAccumulator>;
@@ -30,7 +33,9 @@ export class FieldAggregateOperator extends AbstractOperator {
     private readonly aggregation: "sum" | "min" | "max",
   ) {
     super(context);
-    this.table = new StateTable(context.clock, undefined);
+    const backend = new KeyedStateBackend(context.runtime.maxParallelism, context.clock);
+    this.table = backend.table("__field-aggregate", { kind: "value" }) as StateTable<FieldAccumulator>;
+    this.checkpointState([backend]);
     this.selector = keySelectorOf(context, 0);
     this.copy = fieldCopier(field);
     this.read = fieldReader(field);
@@ -53,9 +58,11 @@ export class FieldAggregateOperator extends AbstractOperator {
       } else if (this.aggregation === "sum") {
         acc.value += n;
         result = acc.current = this.copy(acc.first, acc.value);
+        this.table.touch(key);
       } else if (this.aggregation === "min" ? n < acc.value : n > acc.value) {
         acc.value = n;
         result = acc.current = this.copy(acc.first, n);
+        this.table.touch(key);
       } else {
         result = acc.current;
       }

@@ -1,12 +1,16 @@
 import type { Key, KeyedProcessFunction, StateDeclarations } from "@keyflow/functions-sdk";
 import { KeyedStateBackend } from "../state/keyed-state-backend.js";
+import { PLAIN_NAMESPACE, TimerServiceState } from "../state/timer-state.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import type { OperatorContext } from "./operator.js";
 import { KeyedProcessContext } from "./process-contexts.js";
 import { ProcessTimers } from "./process-timers.js";
 import { TimestampedCollector } from "./timestamped-collector.js";
 
-/** `process` on a keyed stream: sets the current key, then calls the user's function with that key's state. */
+/**
+ * `process` on a keyed stream: sets the current key, then calls the user's function with that
+ * key's state. Checkpoints its keyed state and its timers.
+ */
 export class KeyedProcessOperator extends AbstractOperator {
   readonly backend: KeyedStateBackend;
   private readonly ctx: KeyedProcessContext<StateDeclarations>;
@@ -26,6 +30,10 @@ export class KeyedProcessOperator extends AbstractOperator {
     this.collector = new TimestampedCollector(this.output);
     this.timers.bind(this.ctx, this.collector);
     this.selector = keySelectorOf(context, 0);
+    this.checkpointState([
+      this.backend,
+      new TimerServiceState(this.timers.service, PLAIN_NAMESPACE, context.runtime.maxParallelism),
+    ]);
   }
   protected functions(): readonly unknown[] {
     return [this.fn];

@@ -2,6 +2,7 @@ import type { OperatorNode, RuntimeContext } from "@keyflow/functions-sdk";
 import type { OperatorRestore, OperatorSnapshot } from "../state/snapshot.js";
 import type { Clock } from "../time/clock.js";
 import type { ProcessingTimeService } from "../time/processing-time-service.js";
+import type { SnapshotMode } from "../util/change-tracker.js";
 
 /**
  * Where an operator emits. Calls are synchronous: a record goes straight into the next chained
@@ -21,6 +22,28 @@ export interface Output {
  * one element at a time, never concurrently:
  * `open` once (awaited), then records and watermarks in channel order, then `finish` once when
  * every input ended (emit what is still pending), then `close` once (also after a failure).
+ *
+ * Checkpoints (optional methods; an operator without them keeps no state), also on the shard's
+ * thread, between elements:
+ * - `restoreState` once, after construction and before `open` (Flink's initializeState: `open`
+ *   and the first record already see the restored state), when the job starts from a checkpoint
+ *   or savepoint: the operator's entries for the key groups its shard owns now, and its list
+ *   state. Awaited when it returns a promise. State the operator does not know is a
+ *   StateRestoreError (code STATE_RESTORE_MISMATCH), never dropped.
+ * - `snapshotState` at a barrier, synchronously: a copy-on-write mark, not a copy. The store
+ *   reads the snapshot's entries while records keep coming, then releases it. "incremental"
+ *   holds what changed since the last completed checkpoint (the first snapshot, and any before a
+ *   checkpoint completed, are full: the snapshot's `mode` says which). Undefined: no state.
+ * - `notifyCheckpointComplete` once checkpoint `id` is durable for the whole job (state changes
+ *   up to it need not be written again); `notifyCheckpointAborted` when it failed (its changes go
+ *   into the next one). Both are forwarded to user functions that define them (transactional sinks).
+ *
+ * ```ts
+ * const snapshot = operator.snapshotState?.(7, "incremental"); // at barrier 7
+ * for (const entry of snapshot?.keyed ?? []) store.put(entry); // later, in chunks
+ * snapshot?.release();
+ * await operator.notifyCheckpointComplete?.(7);
+ * ```
  */
 export interface StreamOperator {
   readonly node: OperatorNode;
@@ -32,14 +55,10 @@ export interface StreamOperator {
   processWatermarkStatus(idle: boolean): void;
   finish(): void | Promise<void>;
   close(): void | Promise<void>;
-  /** Its state at a checkpoint barrier (a copy-on-write mark); undefined for a stateless operator. */
-  snapshotState?(checkpointId: number, mode: "full" | "incremental"): OperatorSnapshot | undefined;
-  /** Its state from a checkpoint, before `open`. */
+  snapshotState?(checkpointId: number, mode: SnapshotMode): OperatorSnapshot | undefined;
   restoreState?(restore: OperatorRestore): void | Promise<void>;
-  /** Checkpoint `checkpointId` is complete and durable (commit what it covers). */
-  notifyCheckpointComplete?(checkpointId: number): void;
-  /** Checkpoint `checkpointId` will not complete. */
-  notifyCheckpointAborted?(checkpointId: number): void;
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
 }
 
 /** What an operator knows of where it runs, built by the shard. */

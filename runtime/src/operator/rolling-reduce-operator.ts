@@ -1,5 +1,6 @@
 import type { Key } from "@keyflow/functions-sdk";
-import { StateTable } from "../state/state-table.js";
+import { KeyedStateBackend } from "../state/keyed-state-backend.js";
+import type { StateTable } from "../state/state-table.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import { keySelectorOf } from "./keyed-process-operator.js";
 import type { OperatorContext } from "./operator.js";
@@ -7,7 +8,8 @@ import type { OperatorContext } from "./operator.js";
 /**
  * Rolling aggregations (`reduce`, `sum`, `min`, `max`, `minBy`, `maxBy`): folds each record into
  * its key's running value and emits the new value. The hot path of keyed jobs: one selector
- * call, one table lookup and one reduce per record.
+ * call, one table lookup and one reduce per record. Checkpoints the running values as keyed
+ * state "__reduce".
  */
 export class RollingReduceOperator extends AbstractOperator {
   readonly table: StateTable<unknown>;
@@ -18,7 +20,9 @@ export class RollingReduceOperator extends AbstractOperator {
     private readonly reduce: (a: unknown, b: unknown) => unknown,
   ) {
     super(context);
-    this.table = new StateTable(context.clock, undefined);
+    const backend = new KeyedStateBackend(context.runtime.maxParallelism, context.clock);
+    this.table = backend.table("__reduce", { kind: "value" });
+    this.checkpointState([backend]);
     this.selector = keySelectorOf(context, 0);
   }
   protected functions(): readonly unknown[] {

@@ -1,6 +1,7 @@
 import type { SinkSpec, SinkWriter } from "@keyflow/functions-sdk";
 import { keyGroupRangeOf } from "../partition/key-groups.js";
 import type { OperatorRestore, OperatorSnapshot } from "../state/snapshot.js";
+import type { SnapshotMode } from "../util/change-tracker.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import type { OperatorContext } from "./operator.js";
 import { TransactionalCollect } from "./transactional-collect.js";
@@ -29,20 +30,20 @@ export class SinkOperator extends AbstractOperator {
     }
   }
 
-  snapshotState(checkpointId: number): OperatorSnapshot | undefined {
+  /** A transactional collect sink pre-commits the records since the last barrier. */
+  override snapshotState(checkpointId: number, mode: SnapshotMode): OperatorSnapshot | undefined {
+    const transactional = this.transactional;
+    if (transactional === undefined) return super.snapshotState(checkpointId, mode);
     const { runtime } = this.context;
-    return this.transactional?.snapshot(
+    return transactional.snapshot(
       checkpointId,
       keyGroupRangeOf(runtime.shardIndex, runtime.maxParallelism, runtime.parallelism),
     );
   }
 
-  restoreState(restore: OperatorRestore): void {
-    this.transactional?.restore(restore.operatorState);
-  }
-
-  notifyCheckpointComplete(checkpointId: number): void {
-    this.transactional?.checkpointComplete(checkpointId);
+  override restoreState(restore: OperatorRestore): void | Promise<void> {
+    if (this.transactional === undefined) return super.restoreState(restore);
+    this.transactional.restore(restore.operatorState);
   }
 
   protected functions(): readonly unknown[] {
@@ -106,6 +107,26 @@ export class SinkOperator extends AbstractOperator {
       await this.writer.flush?.();
     } catch (error) {
       throw this.failure(error, "(flush)");
+    }
+  }
+
+  /** Checkpoint completion goes to the writer (a transactional sink commits). */
+  override async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    this.transactional?.checkpointComplete(checkpointId);
+    await super.notifyCheckpointComplete(checkpointId);
+    try {
+      await this.writer.notifyCheckpointComplete?.(checkpointId);
+    } catch (error) {
+      throw this.failureIn(error, `(notifyCheckpointComplete ${checkpointId})`);
+    }
+  }
+
+  override async notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    await super.notifyCheckpointAborted(checkpointId);
+    try {
+      await this.writer.notifyCheckpointAborted?.(checkpointId);
+    } catch (error) {
+      throw this.failureIn(error, `(notifyCheckpointAborted ${checkpointId})`);
     }
   }
 

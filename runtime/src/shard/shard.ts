@@ -515,8 +515,10 @@ export class Shard implements Runnable, InputGate {
     if (this.isDone()) return;
     this.mailbox.putMail(() => {
       for (const operator of this.operators) {
-        if (completed) operator.notifyCheckpointComplete?.(checkpointId);
-        else operator.notifyCheckpointAborted?.(checkpointId);
+        const done = completed
+          ? operator.notifyCheckpointComplete?.(checkpointId)
+          : operator.notifyCheckpointAborted?.(checkpointId);
+        if (done instanceof Promise) done.catch((error: unknown) => this.fail(error));
       }
     });
     if (this.state === "running") this.options.scheduler.wake(this);

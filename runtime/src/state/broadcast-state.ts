@@ -1,13 +1,29 @@
 import type { BroadcastStateDeclarations, MapState } from "@keyflow/functions-sdk";
+import { copyValue } from "./copy-value.js";
+import { StateRestoreError } from "./errors.js";
+import type { OperatorListStatePart } from "./operator-state-snapshots.js";
+import type { OperatorListState } from "./snapshot.js";
+
+/** The operator list state broadcast state is checkpointed as. */
+export const BROADCAST_STATE = "__broadcast";
 
 /**
  * Broadcast state: one map per declaration, the same on every shard because every shard sees the
  * same broadcast elements in the same order. Plain maps; the record side gets read-only views.
+ *
+ * Checkpoints: "union" operator list state named "__broadcast", one item per map,
+ * `[name, [[key, value], ...]]`, copied at the mark (broadcast state is small: rules, thresholds).
+ * Every shard checkpoints the same maps; on restore, at any parallelism, every shard gets the
+ * union of all old shards' items and takes the first copy of each map.
  */
-export class BroadcastStateStore {
+export class BroadcastStateStore implements OperatorListStatePart {
   readonly maps = new Map<string, Map<unknown, unknown>>();
 
-  constructor(declarations: BroadcastStateDeclarations) {
+  constructor(
+    declarations: BroadcastStateDeclarations,
+    /** The operator (and shard), for errors. */
+    private readonly owner = "broadcast",
+  ) {
     for (const name of Object.keys(declarations)) this.maps.set(name, new Map());
   }
 
@@ -26,6 +42,33 @@ export class BroadcastStateStore {
       handles[name] = Object.freeze({ get, contains, entries, keys, values, isEmpty });
     }
     return handles;
+  }
+
+  snapshot(): Readonly<Record<string, OperatorListState>> {
+    const items = Array.from(this.maps, ([name, map]) => [
+      name,
+      Array.from(map, ([key, value]) => [copyValue(key), copyValue(value)]),
+    ]);
+    return { [BROADCAST_STATE]: { distribution: "union", items } };
+  }
+
+  restore(state: Readonly<Record<string, readonly unknown[]>>): void {
+    const items = state[BROADCAST_STATE] ?? [];
+    const restored = new Set<string>();
+    for (const item of items) {
+      if (!Array.isArray(item) || typeof item[0] !== "string" || !Array.isArray(item[1])) {
+        throw new StateRestoreError(this.owner, BROADCAST_STATE, "an item is not [name, [[key, value], ...]]");
+      }
+      const name = item[0];
+      const map = this.maps.get(name);
+      if (map === undefined) {
+        throw new StateRestoreError(this.owner, name, "the function declares no broadcast state of that name");
+      }
+      if (restored.has(name)) continue; // another old shard's copy of the same map
+      restored.add(name);
+      map.clear();
+      for (const [key, value] of item[1] as Array<[unknown, unknown]>) map.set(key, value);
+    }
   }
 }
 

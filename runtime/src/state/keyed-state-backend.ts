@@ -1,26 +1,40 @@
-import type {
-  AggregatingState,
-  Key,
-  ListState,
-  MapState,
-  ReducingState,
-  StateDeclarations,
-  StateDescriptor,
-  StateHandles,
-  ValueState,
-} from "@keyflow/functions-sdk";
+import type { Key, StateDeclarations, StateDescriptor, StateHandles } from "@keyflow/functions-sdk";
+import { keyOfMapKey } from "../partition/canonical-key.js";
+import { keyGroupOf } from "../partition/key-groups.js";
 import type { Clock } from "../time/clock.js";
-import { StateTable } from "./state-table.js";
+import { ABSENT, type SnapshotMode } from "../util/change-tracker.js";
+import type { KeyedPartSnapshot, KeyedStatePart } from "./keyed-state-part.js";
+import { DELETED, type KeyedStateEntry } from "./snapshot.js";
+import {
+  AggregatingHandle,
+  type CurrentKey,
+  ListHandle,
+  MapHandle,
+  ReducingHandle,
+  ValueHandle,
+} from "./state-handles.js";
+import { StateTable, type ValueCodec } from "./state-table.js";
+
+/** Map state in a snapshot: the Map as an array of [key, value] pairs (msgpack keeps arrays, not Maps). */
+export const MAP_CODEC: ValueCodec = {
+  encode: (value) => Array.from(value as Map<unknown, unknown>),
+  decode: (encoded) => new Map(encoded as Array<[unknown, unknown]>),
+};
 
 /**
  * The keyed state of one operator in one shard: a table per declared state, and the current key
  * that every handle reads and writes. The operator sets the current key before calling the user's
  * function for a record; handles are created once and resolve the key on each call.
+ *
+ * Checkpoints: one entry per (state, key) in the snapshot, named by the declared state's name,
+ * keyed by the key's Map-key form; map state as arrays of pairs, TTL state as [value, expiresAt].
  */
-export class KeyedStateBackend {
+export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
   /** The key of the record or timer being processed. */
   currentKey: Key = "";
   private readonly tables = new Map<string, StateTable<unknown>>();
+  /** Checkpoints began (a mark or a restore): tables made from now on track their changes from the start. */
+  private tracking = false;
 
   constructor(
     readonly maxParallelism: number,
@@ -37,7 +51,12 @@ export class KeyedStateBackend {
   table(name: string, descriptor: StateDescriptor): StateTable<unknown> {
     let table = this.tables.get(name);
     if (table === undefined) {
-      table = new StateTable<unknown>(this.clock, descriptor.ttl);
+      table = new StateTable<unknown>(this.clock, {
+        ttl: descriptor.ttl,
+        name,
+        codec: descriptor.kind === "map" ? MAP_CODEC : undefined,
+        tracked: this.tracking,
+      });
       this.tables.set(name, table);
     }
     return table;
@@ -48,6 +67,58 @@ export class KeyedStateBackend {
     const sizes: Record<string, number> = {};
     for (const [name, table] of this.tables) sizes[name] = table.size;
     return sizes;
+  }
+
+  get hasBase(): boolean {
+    for (const table of this.tables.values()) if (!table.tracker.hasBase) return false;
+    return true;
+  }
+
+  snapshot(checkpointId: number, mode: SnapshotMode): KeyedPartSnapshot {
+    this.tracking = true;
+    const reads = Array.from(this.tables, ([name, table]) => ({
+      name,
+      table,
+      read: table.snapshot(checkpointId, mode),
+    }));
+    const maxParallelism = this.maxParallelism;
+    return {
+      entries: {
+        *[Symbol.iterator]() {
+          for (const { name, table, read } of reads) {
+            yield* read.entries(
+              (key, raw): KeyedStateEntry => ({
+                keyGroup: keyGroupOf(keyOfMapKey(key), maxParallelism),
+                state: name,
+                key,
+                value: raw === ABSENT ? DELETED : table.encode(raw),
+              }),
+            );
+          }
+        },
+      },
+      release() {
+        for (const { read } of reads) read.release();
+      },
+    };
+  }
+
+  checkpointComplete(checkpointId: number): void {
+    for (const table of this.tables.values()) table.tracker.complete(checkpointId);
+  }
+
+  owns(name: string): boolean {
+    return this.tables.has(name);
+  }
+
+  restoreEntry(entry: KeyedStateEntry): void {
+    const table = this.tables.get(entry.state) as StateTable<unknown>;
+    table.restore(entry.key, entry.value === DELETED ? undefined : entry.value);
+  }
+
+  restored(): void {
+    this.tracking = true;
+    for (const table of this.tables.values()) table.tracker.startFromBase();
   }
 
   private handle(name: string, descriptor: StateDescriptor): unknown {
@@ -64,153 +135,5 @@ export class KeyedStateBackend {
       case "aggregating":
         return new AggregatingHandle(this, table, descriptor.aggregate);
     }
-  }
-}
-
-class ValueHandle<T> implements ValueState<T> {
-  constructor(
-    private readonly backend: KeyedStateBackend,
-    private readonly table: StateTable<T>,
-    private readonly defaultValue: T | undefined,
-  ) {}
-  value(): T | undefined {
-    const value = this.table.get(this.backend.currentKey);
-    return value === undefined ? this.defaultValue : value;
-  }
-  update(value: T): void {
-    if (value === undefined) this.table.delete(this.backend.currentKey);
-    else this.table.set(this.backend.currentKey, value);
-  }
-  clear(): void {
-    this.table.delete(this.backend.currentKey);
-  }
-}
-
-class ListHandle<T> implements ListState<T> {
-  constructor(
-    private readonly backend: KeyedStateBackend,
-    private readonly table: StateTable<T[]>,
-  ) {}
-  get(): T[] {
-    return this.table.get(this.backend.currentKey)?.slice() ?? [];
-  }
-  add(value: T): void {
-    const key = this.backend.currentKey;
-    const list = this.table.get(key);
-    if (list === undefined) this.table.set(key, [value]);
-    else {
-      list.push(value);
-      this.table.touch(key);
-    }
-  }
-  addAll(values: readonly T[]): void {
-    if (values.length === 0) return;
-    const key = this.backend.currentKey;
-    const list = this.table.get(key);
-    if (list === undefined) this.table.set(key, values.slice());
-    else {
-      for (const value of values) list.push(value);
-      this.table.touch(key);
-    }
-  }
-  update(values: readonly T[]): void {
-    if (values.length === 0) this.clear();
-    else this.table.set(this.backend.currentKey, values.slice());
-  }
-  clear(): void {
-    this.table.delete(this.backend.currentKey);
-  }
-}
-
-class MapHandle<K, V> implements MapState<K, V> {
-  constructor(
-    private readonly backend: KeyedStateBackend,
-    private readonly table: StateTable<Map<K, V>>,
-  ) {}
-  private map(): Map<K, V> | undefined {
-    return this.table.get(this.backend.currentKey);
-  }
-  get(key: K): V | undefined {
-    return this.map()?.get(key);
-  }
-  put(key: K, value: V): void {
-    const current = this.backend.currentKey;
-    const map = this.table.get(current);
-    if (map === undefined) this.table.set(current, new Map([[key, value]]));
-    else {
-      map.set(key, value);
-      this.table.touch(current);
-    }
-  }
-  putAll(entries: Iterable<readonly [K, V]>): void {
-    for (const [key, value] of entries) this.put(key, value);
-  }
-  remove(key: K): void {
-    const map = this.map();
-    if (map === undefined) return;
-    map.delete(key);
-    if (map.size === 0) this.clear();
-  }
-  contains(key: K): boolean {
-    return this.map()?.has(key) ?? false;
-  }
-  entries(): Array<[K, V]> {
-    return Array.from(this.map() ?? []);
-  }
-  keys(): K[] {
-    return Array.from(this.map()?.keys() ?? []);
-  }
-  values(): V[] {
-    return Array.from(this.map()?.values() ?? []);
-  }
-  isEmpty(): boolean {
-    return (this.map()?.size ?? 0) === 0;
-  }
-  clear(): void {
-    this.table.delete(this.backend.currentKey);
-  }
-}
-
-class ReducingHandle<T> implements ReducingState<T> {
-  constructor(
-    private readonly backend: KeyedStateBackend,
-    private readonly table: StateTable<T>,
-    private readonly reduce: (a: T, b: T) => T,
-  ) {}
-  get(): T | undefined {
-    return this.table.get(this.backend.currentKey);
-  }
-  add(value: T): void {
-    const current = this.table.get(this.backend.currentKey);
-    this.table.set(this.backend.currentKey, current === undefined ? value : this.reduce(current, value));
-  }
-  clear(): void {
-    this.table.delete(this.backend.currentKey);
-  }
-}
-
-interface Aggregate<IN, ACC, OUT> {
-  createAccumulator(): ACC;
-  add(value: IN, accumulator: ACC): ACC;
-  getResult(accumulator: ACC): OUT;
-}
-
-class AggregatingHandle<IN, ACC, OUT> implements AggregatingState<IN, OUT> {
-  constructor(
-    private readonly backend: KeyedStateBackend,
-    private readonly table: StateTable<ACC>,
-    private readonly aggregate: Aggregate<IN, ACC, OUT>,
-  ) {}
-  get(): OUT | undefined {
-    const accumulator = this.table.get(this.backend.currentKey);
-    return accumulator === undefined ? undefined : this.aggregate.getResult(accumulator);
-  }
-  add(value: IN): void {
-    const current = this.table.get(this.backend.currentKey);
-    const accumulator = current === undefined ? this.aggregate.createAccumulator() : current;
-    this.table.set(this.backend.currentKey, this.aggregate.add(value, accumulator));
-  }
-  clear(): void {
-    this.table.delete(this.backend.currentKey);
   }
 }

@@ -1,11 +1,29 @@
 import type { Key, StateTtl } from "@keyflow/functions-sdk";
-import { canonicalKey } from "../partition/canonical-key.js";
+import { canonicalKey, keyOfMapKey } from "../partition/canonical-key.js";
 import type { Clock } from "../time/clock.js";
+import { ABSENT, type Absent, ChangeTracker, type SnapshotMode, type TrackedRead } from "../util/change-tracker.js";
+import { copyValue } from "./copy-value.js";
+import { StateNotSnapshottableError } from "./errors.js";
 
 /** A value with its expiry, stored only by tables with a TTL. */
 interface Expiring<V> {
   value: V;
   expiresAt: number;
+}
+
+/** How a table's values look in a snapshot, when not as they are (map state: Maps as arrays of pairs). */
+export interface ValueCodec {
+  encode(value: unknown): unknown;
+  decode(encoded: unknown): unknown;
+}
+
+export interface StateTableOptions {
+  readonly ttl?: StateTtl | undefined;
+  /** The state's name, for errors. Default "state". */
+  readonly name?: string;
+  readonly codec?: ValueCodec;
+  /** Track changes from the start (a table made after checkpoints began). Default false. */
+  readonly tracked?: boolean;
 }
 
 /**
@@ -20,6 +38,12 @@ interface Expiring<V> {
  * With a TTL, expired values are never returned (unless visibility says otherwise) and are
  * removed when read and by an incremental sweep that visits a few entries on every write, so
  * keys that are never touched again do not leak.
+ *
+ * Checkpoints (see ChangeTracker): writes record their key once checkpoints began, and while a
+ * snapshot is read, a write, or a read handing out an object its holder may change in place,
+ * first preserves that key's value at the mark. Whoever changes a value in place (a list or map
+ * handle, an accumulator) calls `touch` afterwards, so the change is in the next incremental
+ * snapshot. A snapshot's values are as stored, or `[value, expiresAt]` with a TTL.
  */
 export class StateTable<V> {
   private readonly plain: Map<unknown, V> | undefined;
@@ -28,16 +52,37 @@ export class StateTable<V> {
   private readonly ttlMs: number;
   private readonly updateOnRead: boolean;
   private readonly returnExpired: boolean;
+  readonly tracker: ChangeTracker<V | Expiring<V>>;
+  private readonly codec: ValueCodec | undefined;
 
   constructor(
     private readonly clock: Clock,
-    ttl: StateTtl | undefined,
+    options: StateTableOptions = {},
   ) {
+    const ttl = options.ttl;
     this.ttlMs = ttl?.ttlMs ?? Number.POSITIVE_INFINITY;
     this.updateOnRead = ttl?.update === "onReadAndWrite";
     this.returnExpired = ttl?.visibility === "returnExpiredIfNotCleanedUp";
-    if (ttl === undefined) this.plain = new Map();
-    else this.expiring = new Map();
+    this.codec = options.codec;
+    const name = options.name ?? "state";
+    const copyFailure = (key: unknown, cause: unknown) => StateNotSnapshottableError.of(name, keyOfMapKey(key), cause);
+    if (ttl === undefined) {
+      this.plain = new Map();
+      this.tracker = new ChangeTracker<V | Expiring<V>>(
+        this.plain as Map<unknown, V | Expiring<V>>,
+        copyValue,
+        copyFailure,
+      );
+    } else {
+      const expiring = new Map<unknown, Expiring<V>>();
+      this.expiring = expiring;
+      this.tracker = new ChangeTracker<V | Expiring<V>>(
+        expiring as Map<unknown, V | Expiring<V>>,
+        (entry) => ({ value: copyValue((entry as Expiring<V>).value), expiresAt: (entry as Expiring<V>).expiresAt }),
+        copyFailure,
+      );
+    }
+    if (options.tracked === true) this.tracker.startFromBase();
   }
 
   get size(): number {
@@ -47,22 +92,28 @@ export class StateTable<V> {
   /** The key's live value, or undefined. */
   get(key: Key): V | undefined {
     const k = typeof key === "object" ? canonicalKey(key) : key;
+    if (this.tracker.reading) this.tracker.preserve(k);
     if (this.plain !== undefined) return this.plain.get(k);
     const entry = (this.expiring as Map<unknown, Expiring<V>>).get(k);
     if (entry === undefined) return undefined;
     const now = this.clock.now();
     if (entry.expiresAt <= now) {
       if (this.returnExpired) return entry.value;
+      if (this.tracker.tracking) this.tracker.change(k);
       (this.expiring as Map<unknown, Expiring<V>>).delete(k);
       return undefined;
     }
-    if (this.updateOnRead) entry.expiresAt = now + this.ttlMs;
+    if (this.updateOnRead) {
+      if (this.tracker.tracking) this.tracker.change(k);
+      entry.expiresAt = now + this.ttlMs;
+    }
     return entry.value;
   }
 
   /** Sets the key's value and restarts its TTL. */
   set(key: Key, value: V): void {
     const k = typeof key === "object" ? canonicalKey(key) : key;
+    if (this.tracker.tracking) this.tracker.change(k);
     if (this.plain !== undefined) {
       this.plain.set(k, value);
       return;
@@ -78,16 +129,24 @@ export class StateTable<V> {
     this.sweep(4);
   }
 
-  /** The key's value was changed in place (a list add, a map put): restart its TTL. */
+  /** The key's value was changed in place (a list add, a map put): record the change and restart its TTL. */
   touch(key: Key): void {
-    if (this.expiring === undefined) return;
-    const entry = this.expiring.get(typeof key === "object" ? canonicalKey(key) : key);
-    if (entry !== undefined) entry.expiresAt = this.clock.now() + this.ttlMs;
+    if (this.expiring === undefined) {
+      if (this.tracker.tracking) this.tracker.change(typeof key === "object" ? canonicalKey(key) : key);
+      return;
+    }
+    const k = typeof key === "object" ? canonicalKey(key) : key;
+    const entry = this.expiring.get(k);
+    if (entry !== undefined) {
+      if (this.tracker.tracking) this.tracker.change(k);
+      entry.expiresAt = this.clock.now() + this.ttlMs;
+    }
     this.sweep(4);
   }
 
   delete(key: Key): void {
     const k = typeof key === "object" ? canonicalKey(key) : key;
+    if (this.tracker.tracking) this.tracker.change(k);
     if (this.plain !== undefined) this.plain.delete(k);
     else (this.expiring as Map<unknown, Expiring<V>>).delete(k);
   }
@@ -108,6 +167,7 @@ export class StateTable<V> {
       }
       const [k, entry] = next.value;
       if (entry.expiresAt <= now) {
+        if (this.tracker.tracking) this.tracker.change(k);
         expiring.delete(k);
         removed++;
       }
@@ -115,7 +175,7 @@ export class StateTable<V> {
     return removed;
   }
 
-  /** Every live (key, value), for snapshots, queries and tests. Tuple keys come back in canonical string form. */
+  /** Every live (key, value), for queries and tests. Tuple keys come back in canonical string form. */
   *entries(): IterableIterator<[unknown, V]> {
     if (this.plain !== undefined) {
       yield* this.plain;
@@ -125,6 +185,44 @@ export class StateTable<V> {
     for (const [k, entry] of this.expiring as Map<unknown, Expiring<V>>)
       if (entry.expiresAt > now) yield [k, entry.value];
   }
-}
 
-/** Map key of a tuple key: canonical JSON (primitives are used as they are; Map compares them by value). */
+  /**
+   * The mark of a snapshot: the returned read yields (Map key, value as at the mark) pairs, values
+   * in snapshot form (`encode`). Release it when done.
+   */
+  snapshot(checkpointId: number, mode: SnapshotMode): TrackedRead<V | Expiring<V>> {
+    return this.tracker.mark(checkpointId, mode);
+  }
+
+  /** A value as a snapshot holds it: encoded by the codec, with its expiry when the table has a TTL. */
+  encode(raw: V | Expiring<V> | Absent): unknown {
+    if (raw === ABSENT) return raw;
+    const codec = this.codec;
+    if (this.expiring === undefined) return codec === undefined ? raw : codec.encode(raw);
+    const entry = raw as Expiring<V>;
+    return [codec === undefined ? entry.value : codec.encode(entry.value), entry.expiresAt];
+  }
+
+  /**
+   * Puts a snapshot's value back under its Map key (before processing starts), as `encode`
+   * wrote it; undefined deletes. Restored values are not changes: the checkpoint holds them.
+   */
+  restore(mapKey: unknown, encoded: unknown): void {
+    const codec = this.codec;
+    if (this.plain !== undefined) {
+      if (encoded === undefined) this.plain.delete(mapKey);
+      else this.plain.set(mapKey, (codec === undefined ? encoded : codec.decode(encoded)) as V);
+      return;
+    }
+    const expiring = this.expiring as Map<unknown, Expiring<V>>;
+    if (encoded === undefined) {
+      expiring.delete(mapKey);
+      return;
+    }
+    if (!Array.isArray(encoded) || encoded.length !== 2 || typeof encoded[1] !== "number") {
+      throw new TypeError("a value of state with a TTL is restored from [value, expiresAt]");
+    }
+    const value = (codec === undefined ? encoded[0] : codec.decode(encoded[0])) as V;
+    expiring.set(mapKey, { value, expiresAt: encoded[1] });
+  }
+}

@@ -76,6 +76,32 @@ export class KeyedTimerService<N = number> {
     }
   }
 
+  /** The queue of one time domain (its snapshots: see TimerServiceState). */
+  queue(domain: "eventTime" | "processingTime"): TimerQueue<N> {
+    return domain === "eventTime" ? this.eventTimers : this.processingTimers;
+  }
+
+  /**
+   * Puts back a timer of a checkpoint (before the first record), for `key` (whose Map-key form is
+   * `mapKey`). Processing-time timers are scheduled by `scheduleRestored`, once all are back.
+   */
+  restoreTimer(
+    domain: "eventTime" | "processingTime",
+    key: unknown,
+    mapKey: unknown,
+    namespace: N,
+    timestamp: number,
+  ): void {
+    const keyGroup = keyGroupOf(key as Key, this.options.maxParallelism);
+    this.queue(domain).add(mapKey, { key, namespace, timestamp, keyGroup });
+  }
+
+  /** Schedules the earliest restored processing-time timer (a timer already due fires at the next turn). */
+  scheduleRestored(): void {
+    const next = this.processingTimers.peekTime();
+    if (next !== undefined && next < this.scheduledAt) this.schedule(next);
+  }
+
   /** Every timer of both domains (snapshots, tests). */
   *timers(): IterableIterator<InternalTimer<N> & { domain: "eventTime" | "processingTime" }> {
     for (const timer of this.eventTimers.timers()) yield { ...timer, domain: "eventTime" };

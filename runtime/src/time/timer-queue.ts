@@ -1,3 +1,4 @@
+import { ChangeTracker, type SnapshotMode, type TrackedRead } from "../util/change-tracker.js";
 import { TimestampHeap } from "./timestamp-heap.js";
 /** A timer of a keyed operator: fires once for (key, namespace, timestamp). */
 export interface InternalTimer<N> {
@@ -12,12 +13,15 @@ export interface InternalTimer<N> {
 const NO_KEY = Symbol("no key");
 
 /** A timer as the queue holds it: where it is filed, and whether it was removed before it fired. */
-interface Queued<N> {
+export interface Queued<N> {
   readonly timer: InternalTimer<N>;
   readonly mapKey: unknown;
   readonly namespaceId: unknown;
   removed: boolean;
 }
+
+/** The timers of one key, in registration order: one timer alone, or an array. */
+export type TimerSlot<N> = Queued<N> | Array<Queued<N>>;
 
 /** The timers due at one timestamp, in registration order; removed ones stay as tombstones until drained. */
 interface Bucket<N> {
@@ -41,9 +45,14 @@ interface Bucket<N> {
  * Within one timestamp, timers fire in the order they were registered. A timer removed by an
  * earlier timer's callback does not fire; one added at a due timestamp while draining fires in
  * the same drain.
+ *
+ * Timers are keyed state: a checkpoint holds each key's timers (its slot), with changes tracked
+ * per key (adding, removing or firing a timer changes its key) and copy-on-write while a
+ * snapshot is read (see ChangeTracker).
  */
 export class TimerQueue<N> {
-  private readonly byKey = new Map<unknown, Queued<N> | Array<Queued<N>>>();
+  private readonly byKey = new Map<unknown, TimerSlot<N>>();
+  readonly tracker: ChangeTracker<TimerSlot<N>>;
   private readonly byTime = new Map<number, Bucket<N>>();
   private readonly heap = new TimestampHeap();
   private count = 0;
@@ -63,7 +72,13 @@ export class TimerQueue<N> {
     return slot;
   }
 
-  constructor(private readonly namespaceId: (namespace: N) => unknown) {}
+  constructor(private readonly namespaceId: (namespace: N) => unknown) {
+    this.tracker = new ChangeTracker<TimerSlot<N>>(
+      this.byKey,
+      (slot) => (Array.isArray(slot) ? slot.slice() : slot),
+      (key, cause) => new Error(`the timers of key ${String(key)} could not be copied`, { cause }),
+    );
+  }
 
   get size(): number {
     return this.count;
@@ -74,6 +89,7 @@ export class TimerQueue<N> {
     const namespaceId = this.namespaceId(timer.namespace);
     const slot = this.slotOf(mapKey);
     if (slot !== undefined && find(slot, namespaceId, timer.timestamp) !== undefined) return false;
+    if (this.tracker.tracking) this.tracker.change(mapKey);
     const queued: Queued<N> = { timer, mapKey, namespaceId, removed: false };
     this.lastKey = NO_KEY;
     if (slot === undefined) this.byKey.set(mapKey, queued);
@@ -103,6 +119,7 @@ export class TimerQueue<N> {
     if (slot === undefined) return false;
     const queued = find(slot, this.namespaceId(namespace), timestamp);
     if (queued === undefined) return false;
+    if (this.tracker.tracking) this.tracker.change(mapKey);
     this.unfile(queued);
     queued.removed = true;
     this.count--;
@@ -132,6 +149,7 @@ export class TimerQueue<N> {
       while (bucket.next < bucket.timers.length) {
         const queued = bucket.timers[bucket.next++] as Queued<N>;
         if (queued.removed) continue;
+        if (this.tracker.tracking) this.tracker.change(queued.mapKey);
         this.unfile(queued);
         this.count--;
         if (--bucket.live === 0) this.byTime.delete(next);
@@ -147,6 +165,11 @@ export class TimerQueue<N> {
       if (Array.isArray(slot)) for (const queued of slot) yield queued.timer;
       else yield slot.timer;
     }
+  }
+
+  /** The mark of a snapshot: the read yields (Map key, the key's timers as at the mark); see `timersOf`. */
+  snapshot(checkpointId: number, mode: SnapshotMode): TrackedRead<TimerSlot<N>> {
+    return this.tracker.mark(checkpointId, mode);
   }
 
   /** Takes the timer out of its key's entry (not out of its bucket). */
@@ -174,4 +197,9 @@ function find<N>(slot: Queued<N> | Array<Queued<N>>, namespaceId: unknown, times
     if (queued.timer.timestamp === timestamp && queued.namespaceId === namespaceId) return queued;
   }
   return undefined;
+}
+
+/** The timers of a slot, in registration order. */
+export function timersOf<N>(slot: TimerSlot<N>): Array<InternalTimer<N>> {
+  return Array.isArray(slot) ? slot.map((queued) => queued.timer) : [slot.timer];
 }

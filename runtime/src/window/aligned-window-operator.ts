@@ -1,6 +1,10 @@
 import { type AggregateFunction, type Key, TimeWindow, type WindowSpec } from "@keyflow/functions-sdk";
 import type { OperatorContext } from "../operator/operator.js";
-import { mapKeyOf } from "../partition/canonical-key.js";
+import { keyOfMapKey, mapKeyOf } from "../partition/canonical-key.js";
+import { copyValue } from "../state/copy-value.js";
+import { StateNotSnapshottableError } from "../state/errors.js";
+import { TrackedMapState } from "../state/tracked-map-state.js";
+import { ChangeTracker } from "../util/change-tracker.js";
 import { KeysByTime } from "./keys-by-time.js";
 import { END_OF_TIME, WindowOperatorBase, type WindowOperatorCounts } from "./window-operator-base.js";
 
@@ -20,6 +24,12 @@ type Aggregate = AggregateFunction<unknown, unknown, unknown>;
  *   group hash per window. They follow from the contents (every entry has its end and cleanup
  *   timers until they fire), so snapshots need not store them;
  * - TimeWindow objects are made only when a window fires through a process window function.
+ *
+ * Checkpoints: keyed state "__window/aligned", per key `[[start, contents, fired], ...]`, where
+ * `fired` says the window's end passed the watermark at the mark (it fired, and waits for its
+ * cleanup within the allowed lateness); firing marks the key changed. On restore the end and
+ * cleanup timers are rebuilt from the contents. The process window function's state goes as in
+ * WindowOperator.
  */
 export class AlignedWindowOperator extends WindowOperatorBase {
   private readonly size: number;
@@ -33,6 +43,7 @@ export class AlignedWindowOperator extends WindowOperatorBase {
   private readonly cleanAt = new KeysByTime();
   /** Per key (as a Map key): window start -> reduced value or accumulator. */
   private readonly byKey = new Map<unknown, Map<number, unknown>>();
+  private readonly tracker: ChangeTracker<Map<number, unknown>>;
   private entries = 0;
 
   constructor(context: OperatorContext, spec: WindowSpec) {
@@ -46,6 +57,44 @@ export class AlignedWindowOperator extends WindowOperatorBase {
     this.offset = shape.offset;
     this.aggregate = this.runner.aggregate;
     this.reduce = this.runner.reduce;
+    this.tracker = new ChangeTracker<Map<number, unknown>>(
+      this.byKey,
+      (windows) => {
+        const copy = new Map<number, unknown>();
+        for (const [start, contents] of windows) copy.set(start, copyValue(contents));
+        return copy;
+      },
+      (key, cause) => StateNotSnapshottableError.of("__window/aligned", keyOfMapKey(key), cause),
+    );
+    this.checkpointState([this.contentsState(context.runtime.maxParallelism), ...this.runner.checkpointed()]);
+  }
+
+  /** The contents as keyed state, with each window's fired flag at the mark; restoring rebuilds the timers. */
+  private contentsState(maxParallelism: number): TrackedMapState<Map<number, unknown>, number> {
+    const size = this.size;
+    return new TrackedMapState<Map<number, unknown>, number>({
+      state: "__window/aligned",
+      tracker: this.tracker,
+      maxParallelism,
+      atMark: () => this.currentWatermark,
+      encode: (windows, _mapKey, watermark) =>
+        Array.from(windows, ([start, contents]) => [start, contents, start + size - 1 <= watermark]),
+      restore: (mapKey, encoded) => {
+        const key = keyOfMapKey(mapKey);
+        const windows = new Map<number, unknown>();
+        for (const [start, contents, fired] of encoded as Array<[number, unknown, boolean]>) {
+          windows.set(start, contents);
+          this.entries++;
+          const maxTimestamp = start + size - 1;
+          if (!fired) this.fireAt.add(maxTimestamp, key);
+          if (this.lateness > 0) {
+            const cleanup = this.cleanupTime(maxTimestamp);
+            if (cleanup < END_OF_TIME) this.cleanAt.add(cleanup, key);
+          }
+        }
+        this.byKey.set(mapKey, windows);
+      },
+    });
   }
 
   counts(): WindowOperatorCounts {
@@ -70,6 +119,8 @@ export class AlignedWindowOperator extends WindowOperatorBase {
     try {
       const key = this.selector(value) as Key;
       const mapKey = mapKeyOf(key);
+      // Before accumulators change in place: a snapshot being read keeps the key's windows as they were.
+      if (this.tracker.tracking) this.tracker.change(mapKey);
       let windows = this.byKey.get(mapKey);
       const lastStart = TimeWindow.startOf(timestamp, slide, this.offset);
       for (let start = lastStart; start > timestamp - size; start -= slide) {
@@ -129,6 +180,7 @@ export class AlignedWindowOperator extends WindowOperatorBase {
   /** The window of `key` starting at `start` ended (`firing`), or is past its cleanup time. */
   private onTimer(key: Key, start: number, time: number, firing: boolean): void {
     const mapKey = mapKeyOf(key);
+    if (this.tracker.tracking) this.tracker.change(mapKey); // fired, or cleaned up
     const windows = this.byKey.get(mapKey);
     try {
       if (firing) {

@@ -17,3 +17,17 @@ export class WindowMergeError extends KeyflowError {
     super(`operator "${operator}" (shard ${shard}): merging windows of key ${key} into ${window}: ${problem}`);
   }
 }
+
+/**
+ * A window of a custom Window class was to go into a checkpoint (as a timer's namespace or a
+ * merging window): only TimeWindow and GlobalWindow have a stable snapshot form. The checkpoint
+ * fails; processing goes on. Terminal for checkpoints of this job: use TimeWindow in custom assigners.
+ */
+export class WindowNotSnapshottableError extends KeyflowError {
+  readonly code = "WINDOW_NOT_SNAPSHOTTABLE";
+  constructor(readonly window: string) {
+    super(
+      `window ${window} cannot be snapshotted: only TimeWindow and GlobalWindow have a snapshot form (make a custom assigner's windows TimeWindows)`,
+    );
+  }
+}

@@ -36,6 +36,23 @@ export class MergingWindowSet<W extends Window> {
     return this.mapping.size;
   }
 
+  /** The in-flight windows with their state windows (snapshots). */
+  entries(): Array<[W, W]> {
+    return Array.from(this.mapping.values(), (entry) => [entry.window, entry.stateWindow]);
+  }
+
+  /** A copy, for a snapshot read while this set changes (windows are immutable: the mapping is copied). */
+  copy(): MergingWindowSet<W> {
+    const copy = new MergingWindowSet<W>(this.mergeWindows, this.idOf);
+    for (const [id, entry] of this.mapping) copy.mapping.set(id, entry);
+    return copy;
+  }
+
+  /** Puts back an in-flight window of a snapshot. */
+  restore(window: W, stateWindow: W): void {
+    this.mapping.set(this.idOf(window), { window, stateWindow });
+  }
+
   /** The state window of an in-flight window, or undefined when the window is not (or no longer) in flight. */
   stateWindowOf(window: W): W | undefined {
     return this.mapping.get(this.idOf(window))?.stateWindow;

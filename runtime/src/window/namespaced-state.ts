@@ -10,6 +10,8 @@ import type {
   StateHandles,
   ValueState,
 } from "@keyflow/functions-sdk";
+import type { ValueCodec } from "../state/state-table.js";
+import type { TrackedMapState } from "../state/tracked-map-state.js";
 import { WindowTable } from "./window-table.js";
 
 type Accumulating = AggregateFunction<unknown, unknown, unknown>;
@@ -22,14 +24,27 @@ type Accumulating = AggregateFunction<unknown, unknown, unknown>;
  *
  * A window's state goes with the window (`clearWindow` when it is cleaned up), so descriptors'
  * TTL is not applied here.
+ *
+ * Checkpoints: keyed state named by the store (`state`), one entry per key:
+ * `[[windowId, [[name, kind, value], ...]], ...]`, kind 1 for map state (its Map as pairs), 0 else.
  */
 export class WindowStateStore {
-  private readonly table = new WindowTable<Map<string, unknown>>();
+  private readonly table: WindowTable<Map<string, unknown>>;
   private readonly byName = new Map<string, { readonly descriptor: StateDescriptor; readonly handle: unknown }>();
   /** @internal The current key, as a Map key. */
   mapKey: unknown;
   /** @internal The current window's id. */
   windowId: unknown;
+
+  /** `state`: the snapshot name, "__window/state" (a process window function's) or "__window/trigger". */
+  constructor(state = "__window/state") {
+    this.table = new WindowTable<Map<string, unknown>>(state);
+  }
+
+  /** The store as a part of the operator's keyed state. */
+  checkpointed(maxParallelism: number): TrackedMapState<Map<unknown, Map<string, unknown>>> {
+    return this.table.checkpointed(maxParallelism, NAMED_VALUES);
+  }
 
   /** Number of (key, window) pairs holding any state. */
   get size(): number {
@@ -52,6 +67,7 @@ export class WindowStateStore {
     let values = this.table.get(this.mapKey, this.windowId);
     if (value === undefined) {
       if (values === undefined) return;
+      this.table.touch(this.mapKey);
       values.delete(name);
       if (values.size === 0) this.table.delete(this.mapKey, this.windowId);
       return;
@@ -59,8 +75,13 @@ export class WindowStateStore {
     if (values === undefined) {
       values = new Map();
       this.table.set(this.mapKey, this.windowId, values);
-    }
+    } else this.table.touch(this.mapKey);
     values.set(name, value);
+  }
+
+  /** @internal The current window's value was changed in place (a list add, a map put). */
+  touch(): void {
+    this.table.touch(this.mapKey);
   }
 
   /** Drops every state of one (key, window). */
@@ -134,6 +155,21 @@ export class WindowStateStore {
   }
 }
 
+/** A window's named values in a snapshot: [name, 1, pairs] for a Map (map state), [name, 0, value] otherwise. */
+const NAMED_VALUES: ValueCodec = {
+  encode: (values) =>
+    Array.from(values as Map<string, unknown>, ([name, value]) =>
+      value instanceof Map ? [name, 1, Array.from(value)] : [name, 0, value],
+    ),
+  decode: (encoded) =>
+    new Map(
+      (encoded as Array<[string, number, unknown]>).map(([name, kind, value]) => [
+        name,
+        kind === 1 ? new Map(value as Array<[unknown, unknown]>) : value,
+      ]),
+    ),
+};
+
 function combinerOf(name: string, descriptor: StateDescriptor): (a: unknown, b: unknown) => unknown {
   switch (descriptor.kind) {
     case "reducing":
@@ -184,13 +220,19 @@ class WindowListState<T> implements ListState<T> {
   add(value: T): void {
     const list = this.store.read(this.name) as T[] | undefined;
     if (list === undefined) this.store.write(this.name, [value]);
-    else list.push(value);
+    else {
+      list.push(value);
+      this.store.touch();
+    }
   }
   addAll(values: readonly T[]): void {
     if (values.length === 0) return;
     const list = this.store.read(this.name) as T[] | undefined;
     if (list === undefined) this.store.write(this.name, values.slice());
-    else for (const value of values) list.push(value);
+    else {
+      for (const value of values) list.push(value);
+      this.store.touch();
+    }
   }
   update(values: readonly T[]): void {
     this.store.write(this.name, values.length === 0 ? undefined : values.slice());
@@ -214,7 +256,10 @@ class WindowMapState<K, V> implements MapState<K, V> {
   put(key: K, value: V): void {
     const map = this.map();
     if (map === undefined) this.store.write(this.name, new Map([[key, value]]));
-    else map.set(key, value);
+    else {
+      map.set(key, value);
+      this.store.touch();
+    }
   }
   putAll(entries: Iterable<readonly [K, V]>): void {
     for (const [key, value] of entries) this.put(key, value);
@@ -224,6 +269,7 @@ class WindowMapState<K, V> implements MapState<K, V> {
     if (map === undefined) return;
     map.delete(key);
     if (map.size === 0) this.clear();
+    else this.store.touch();
   }
   contains(key: K): boolean {
     return this.map()?.has(key) ?? false;

@@ -11,7 +11,7 @@ import { WindowStateStore } from "./namespaced-state.js";
  */
 export class WindowTriggerContext implements OnMergeContext {
   /** Trigger state per key, window and name. */
-  readonly store = new WindowStateStore();
+  readonly store = new WindowStateStore("__window/trigger");
   /** @internal The window the trigger is called for. */
   window: Window;
   /** @internal The current key as a Map key. */

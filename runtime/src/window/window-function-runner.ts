@@ -11,6 +11,7 @@ import type {
 import type { OperatorContext } from "../operator/operator.js";
 import { TimestampedCollector } from "../operator/timestamped-collector.js";
 import { KeyedStateBackend } from "../state/keyed-state-backend.js";
+import type { KeyedStatePart } from "../state/keyed-state-part.js";
 import { WindowStateStore } from "./namespaced-state.js";
 import { type WindowClocks, WindowProcessContext } from "./process-window-context.js";
 
@@ -71,6 +72,11 @@ export class WindowFunctionRunner {
       currentWatermark: () => clocks.currentWatermark,
       currentProcessingTime: () => clocks.currentProcessingTime(),
     };
+  }
+
+  /** The process window function's state as parts of the operator's keyed state. */
+  checkpointed(): KeyedStatePart[] {
+    return [this.windowStore.checkpointed(this.context.runtime.maxParallelism), this.globalBackend];
   }
 
   /** The user functions, for open and close. */

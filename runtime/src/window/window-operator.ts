@@ -9,12 +9,17 @@ import {
   type WindowSpec,
 } from "@keyflow/functions-sdk";
 import type { OperatorContext } from "../operator/operator.js";
-import { mapKeyOf } from "../partition/canonical-key.js";
+import { keyOfMapKey, mapKeyOf } from "../partition/canonical-key.js";
+import { StateNotSnapshottableError } from "../state/errors.js";
+import { TimerServiceState } from "../state/timer-state.js";
+import { TrackedMapState } from "../state/tracked-map-state.js";
 import { KeyedTimerService } from "../time/keyed-timer-service.js";
 import type { InternalTimer } from "../time/timer-queue.js";
+import { ChangeTracker } from "../util/change-tracker.js";
 import { WindowMergeError } from "./errors.js";
 import { MergingWindowSet } from "./merging-window-set.js";
 import { WindowTriggerContext } from "./trigger-context.js";
+import { decodeWindow, encodeWindow, WINDOW_NAMESPACE } from "./window-codec.js";
 import { END_OF_TIME, WindowOperatorBase, type WindowOperatorCounts } from "./window-operator-base.js";
 import { WindowTable } from "./window-table.js";
 
@@ -28,12 +33,17 @@ type MergeCallback = (group: readonly Window[], into: Window) => void;
  * Timers have the window as their namespace. With a merging assigner, contents live under the
  * state window the key's MergingWindowSet maps each window to; trigger state and timers under
  * the window itself.
+ *
+ * Checkpoints: contents ("__window/contents"), trigger state ("__window/trigger"), the process
+ * window function's per-window and global state ("__window/state", its declared names), timers
+ * with their windows, and the merging sets ("__window/merging": per key, [window, state window]
+ * pairs). Windows go into snapshots as [start, end] or "global" (window-codec.ts).
  */
 export class WindowOperator extends WindowOperatorBase {
   private readonly trigger: Trigger<unknown, Window>;
   private readonly timers: KeyedTimerService<Window>;
   private readonly triggerContext: WindowTriggerContext;
-  private readonly contents = new WindowTable<unknown>();
+  private readonly contents = new WindowTable<unknown>("__window/contents");
   /** Per key (as a Map key): the in-flight windows of a merging assigner; undefined for other assigners. */
   private readonly mergingSets: Map<unknown, MergingWindowSet<Window>> | undefined;
   private readonly mergeWindows: ((windows: readonly Window[], merge: MergeCallback) => void) | undefined;
@@ -41,6 +51,8 @@ export class WindowOperator extends WindowOperatorBase {
   private readonly assignerContext: WindowAssignerContext;
   /** The key of the record whose windows are merging (read by `mergeInto`). */
   private mergingMapKey: unknown;
+  /** Changes of the merging sets, per key (for checkpoints); undefined for other assigners. */
+  private mergingTracker: ChangeTracker<MergingWindowSet<Window>> | undefined;
 
   constructor(context: OperatorContext, spec: WindowSpec) {
     super(context, spec);
@@ -62,6 +74,43 @@ export class WindowOperator extends WindowOperatorBase {
       this.mergingSets = new Map();
     }
     this.assignerContext = { currentProcessingTime: () => context.processingTime.now() };
+    const maxParallelism = context.runtime.maxParallelism;
+    this.checkpointState([
+      this.contents.checkpointed(maxParallelism),
+      this.triggerContext.store.checkpointed(maxParallelism),
+      ...this.runner.checkpointed(),
+      new TimerServiceState(this.timers, WINDOW_NAMESPACE, maxParallelism),
+      ...(this.mergingSets === undefined ? [] : [this.mergingSetsState(this.mergingSets, maxParallelism)]),
+    ]);
+  }
+
+  /** The merging sets as keyed state "__window/merging": per key, its in-flight windows and their state windows. */
+  private mergingSetsState(
+    sets: Map<unknown, MergingWindowSet<Window>>,
+    maxParallelism: number,
+  ): TrackedMapState<MergingWindowSet<Window>> {
+    this.mergingTracker = new ChangeTracker<MergingWindowSet<Window>>(
+      sets,
+      (set) => set.copy(),
+      (key, cause) => StateNotSnapshottableError.of("__window/merging", keyOfMapKey(key), cause),
+    );
+    return new TrackedMapState<MergingWindowSet<Window>>({
+      state: "__window/merging",
+      tracker: this.mergingTracker,
+      maxParallelism,
+      encode: (set) => set.entries().map(([window, stateWindow]) => [encodeWindow(window), encodeWindow(stateWindow)]),
+      restore: (mapKey, encoded) => {
+        const set = this.newMergingSet();
+        for (const [window, stateWindow] of encoded as Array<[unknown, unknown]>) {
+          set.restore(decodeWindow(window), decodeWindow(stateWindow));
+        }
+        sets.set(mapKey, set);
+      },
+    });
+  }
+
+  private newMergingSet(): MergingWindowSet<Window> {
+    return new MergingWindowSet(this.mergeWindows as NonNullable<typeof this.mergeWindows>, this.idOf);
   }
 
   counts(): WindowOperatorCounts {
@@ -131,9 +180,11 @@ export class WindowOperator extends WindowOperatorBase {
     timestamp: number,
   ): boolean {
     const sets = this.mergingSets as Map<unknown, MergingWindowSet<Window>>;
+    const tracker = this.mergingTracker as ChangeTracker<MergingWindowSet<Window>>;
+    if (tracker.tracking) tracker.change(mapKey);
     let set = sets.get(mapKey);
     if (set === undefined) {
-      set = new MergingWindowSet(this.mergeWindows as NonNullable<typeof this.mergeWindows>, this.idOf);
+      set = this.newMergingSet();
       sets.set(mapKey, set);
     }
     this.mergingMapKey = mapKey;
@@ -229,6 +280,7 @@ export class WindowOperator extends WindowOperatorBase {
         const kept = this.runner.fire(key, mapKey, window, this.idOf(window), contents);
         if (kept === undefined) this.contents.delete(mapKey, stateId);
         else if (kept !== contents) this.contents.set(mapKey, stateId, kept);
+        else if (this.runner.mode === "evicting") this.contents.touch(mapKey); // evicted in place
       }
     }
     if (result === "purge" || result === "fireAndPurge") this.contents.delete(mapKey, stateId);
@@ -279,6 +331,8 @@ export class WindowOperator extends WindowOperatorBase {
     ctx.store.clearWindow(mapKey, this.idOf(window));
     this.runner.clear(key, mapKey, window, this.idOf(window));
     if (set !== undefined) {
+      const tracker = this.mergingTracker as ChangeTracker<MergingWindowSet<Window>>;
+      if (tracker.tracking) tracker.change(mapKey);
       set.retire(window);
       if (set.size === 0) this.mergingSets?.delete(mapKey);
     }

@@ -1,12 +1,25 @@
+import { keyOfMapKey } from "../partition/canonical-key.js";
+import { copyValue } from "../state/copy-value.js";
+import { StateNotSnapshottableError } from "../state/errors.js";
+import type { ValueCodec } from "../state/state-table.js";
+import { TrackedMapState } from "../state/tracked-map-state.js";
+import { ChangeTracker } from "../util/change-tracker.js";
+
 /**
  * Values per (key, window) of one window operator in one shard: a Map per key of values by
  * window id. Keys are Map keys (`mapKeyOf`: tuples in canonical form); window ids are the
  * assigner's `windowId`. A key's inner map is removed with its last window, so a key whose
  * windows were all cleaned up costs nothing: `size` counts (key, window) entries and drops to
  * zero when every window is gone.
+ *
+ * Checkpoints track changes per key (a key's windows are one snapshot entry): `set` and
+ * `delete` record the change, `get` lets a snapshot being read preserve the key's windows first
+ * (the caller may change a value in place: a list of records, an accumulator), and `touch`
+ * records a change made in place without a `set`.
  */
 export class WindowTable<V> {
   private readonly byKey = new Map<unknown, Map<unknown, V>>();
+  readonly tracker: ChangeTracker<Map<unknown, V>>;
   private count = 0;
   /**
    * The last key looked up and its windows: a record touches all its windows (10 for a sliding
@@ -14,6 +27,19 @@ export class WindowTable<V> {
    */
   private lastKey: unknown = NO_KEY;
   private lastWindows: Map<unknown, V> | undefined;
+
+  /** `state` names the table in snapshots and errors. */
+  constructor(readonly state: string) {
+    this.tracker = new ChangeTracker<Map<unknown, V>>(
+      this.byKey,
+      (windows) => {
+        const copy = new Map<unknown, V>();
+        for (const [id, value] of windows) copy.set(id, copyValue(value));
+        return copy;
+      },
+      (key, cause) => StateNotSnapshottableError.of(state, keyOfMapKey(key), cause),
+    );
+  }
 
   private windowsOf(mapKey: unknown): Map<unknown, V> | undefined {
     if (mapKey === this.lastKey) return this.lastWindows;
@@ -29,10 +55,12 @@ export class WindowTable<V> {
   }
 
   get(mapKey: unknown, windowId: unknown): V | undefined {
+    if (this.tracker.reading) this.tracker.preserve(mapKey);
     return this.windowsOf(mapKey)?.get(windowId);
   }
 
   set(mapKey: unknown, windowId: unknown, value: V): void {
+    if (this.tracker.tracking) this.tracker.change(mapKey);
     let windows = this.windowsOf(mapKey);
     if (windows === undefined) {
       windows = new Map();
@@ -44,18 +72,44 @@ export class WindowTable<V> {
     if (windows.size > before) this.count++;
   }
 
+  /** A value of `mapKey` was changed in place. */
+  touch(mapKey: unknown): void {
+    if (this.tracker.tracking) this.tracker.change(mapKey);
+  }
+
   /** Removes the entry; returns what it held. */
   delete(mapKey: unknown, windowId: unknown): V | undefined {
     const windows = this.windowsOf(mapKey);
     if (windows === undefined) return undefined;
     const value = windows.get(windowId);
-    if (!windows.delete(windowId)) return undefined;
+    if (value === undefined && !windows.has(windowId)) return undefined;
+    if (this.tracker.tracking) this.tracker.change(mapKey);
+    windows.delete(windowId);
     this.count--;
     if (windows.size === 0) {
       this.byKey.delete(mapKey);
       this.lastWindows = undefined;
     }
     return value;
+  }
+
+  /**
+   * The table as keyed state: one entry per key, `[[windowId, value], ...]`, values through
+   * `codec` when given. Restoring sets the entries back.
+   */
+  checkpointed(maxParallelism: number, codec?: ValueCodec): TrackedMapState<Map<unknown, V>> {
+    return new TrackedMapState<Map<unknown, V>>({
+      state: this.state,
+      tracker: this.tracker,
+      maxParallelism,
+      encode: (windows) =>
+        Array.from(windows, ([id, value]) => [id, codec === undefined ? value : codec.encode(value)]),
+      restore: (mapKey, encoded) => {
+        for (const [id, value] of encoded as Array<[unknown, unknown]>) {
+          this.set(mapKey, id, (codec === undefined ? value : codec.decode(value)) as V);
+        }
+      },
+    });
   }
 }
 

@@ -1,0 +1,130 @@
+import type { KeyGroupRange } from "../partition/key-groups.js";
+import type { SnapshotMode } from "../util/change-tracker.js";
+import { StateRestoreError } from "./errors.js";
+import type { KeyedPartSnapshot, KeyedStatePart } from "./keyed-state-part.js";
+import type {
+  KeyedStateEntry,
+  OperatorListState,
+  OperatorRestore,
+  OperatorSnapshot,
+  Snapshotable,
+} from "./snapshot.js";
+
+/** Operator (non-keyed) list state of one operator: broadcast state, source positions. Small; copied at the mark. */
+export interface OperatorListStatePart {
+  /** The lists as they are now, owned by the snapshot. */
+  snapshot(): Readonly<Record<string, OperatorListState>>;
+  /** Restores from the lists of a checkpoint (every name, possibly empty lists). */
+  restore(state: Readonly<Record<string, readonly unknown[]>>): void;
+}
+
+export interface OperatorStateSnapshotsOptions {
+  /** The operator's uid (state is matched by it on restore). */
+  readonly uid: string;
+  /** The operator (and shard), for errors. */
+  readonly owner: string;
+  /** The key groups the shard owns. */
+  readonly keyGroups: KeyGroupRange;
+  readonly keyed: readonly KeyedStatePart[];
+  readonly list?: OperatorListStatePart;
+}
+
+/**
+ * The checkpointed state of one operator in one shard, made of parts (a keyed state backend, a
+ * timer service, window tables, list state): the Snapshotable the operator hands to the shard.
+ *
+ * `snapshot` marks every part with one mode: incremental only when every part has a base (a
+ * completed checkpoint or a restore), else full, and says which in the OperatorSnapshot. Its
+ * `keyed` entries are the parts' entries one after the other, read once. `restore` routes each
+ * entry to the part owning its state name; an entry of a state no part owns, or of a key group
+ * outside the shard's range, is a StateRestoreError, never dropped silently.
+ */
+export class OperatorStateSnapshots implements Snapshotable {
+  private readonly byState = new Map<string, KeyedStatePart>();
+
+  constructor(private readonly options: OperatorStateSnapshotsOptions) {}
+
+  snapshot(checkpointId: number, requested: SnapshotMode): OperatorSnapshot {
+    const { keyed, list } = this.options;
+    const mode = requested === "incremental" && keyed.every((part) => part.hasBase) ? "incremental" : "full";
+    const parts: KeyedPartSnapshot[] = keyed.map((part) => part.snapshot(checkpointId, mode));
+    const operatorState = list?.snapshot() ?? {};
+    let released = false;
+    return {
+      uid: this.options.uid,
+      mode,
+      keyGroups: this.options.keyGroups,
+      keyed: {
+        *[Symbol.iterator]() {
+          for (const part of parts) {
+            if (released) return;
+            yield* part.entries;
+          }
+        },
+      },
+      operatorState,
+      release() {
+        if (released) return;
+        released = true;
+        for (const part of parts) part.release();
+      },
+    };
+  }
+
+  restore(state: OperatorRestore): void | Promise<void> {
+    const list = this.options.list;
+    if (list !== undefined) list.restore(state.operatorState);
+    else {
+      for (const [name, items] of Object.entries(state.operatorState)) {
+        if (items.length > 0) throw new StateRestoreError(this.options.owner, name, "the operator has no list state");
+      }
+    }
+    const keyed = state.keyed;
+    if (Symbol.asyncIterator in keyed) return this.restoreAsync(keyed as AsyncIterable<KeyedStateEntry>);
+    for (const entry of keyed as Iterable<KeyedStateEntry>) this.restoreEntry(entry);
+    this.restored();
+  }
+
+  checkpointComplete(checkpointId: number): void {
+    for (const part of this.options.keyed) part.checkpointComplete(checkpointId);
+  }
+
+  private async restoreAsync(keyed: AsyncIterable<KeyedStateEntry>): Promise<void> {
+    for await (const entry of keyed) this.restoreEntry(entry);
+    this.restored();
+  }
+
+  private restoreEntry(entry: KeyedStateEntry): void {
+    const { start, end } = this.options.keyGroups;
+    if (!(entry.keyGroup >= start && entry.keyGroup <= end)) {
+      throw new StateRestoreError(
+        this.options.owner,
+        entry.state,
+        `an entry of key group ${entry.keyGroup} came to a shard owning key groups ${start}..${end}`,
+      );
+    }
+    let part = this.byState.get(entry.state);
+    if (part === undefined) {
+      part = this.options.keyed.find((p) => p.owns(entry.state));
+      if (part === undefined) {
+        throw new StateRestoreError(this.options.owner, entry.state, "the operator has no state of that name");
+      }
+      this.byState.set(entry.state, part);
+    }
+    try {
+      part.restoreEntry(entry);
+    } catch (error) {
+      if (error instanceof StateRestoreError) throw error;
+      throw new StateRestoreError(
+        this.options.owner,
+        entry.state,
+        `an entry does not decode: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private restored(): void {
+    for (const part of this.options.keyed) part.restored();
+  }
+}

@@ -1,0 +1,247 @@
+/** What a snapshot holds: every live entry, or what changed since the last completed checkpoint. */
+export type SnapshotMode = "full" | "incremental";
+
+/** A key had no value at a snapshot's mark (added after it; or, in an incremental snapshot, deleted before it). */
+export const ABSENT: unique symbol = Symbol("absent");
+export type Absent = typeof ABSENT;
+
+/** No key: a value no Map key can be. */
+const NO_KEY = Symbol("no key");
+
+/** The keys changed between two marks, sealed at the second (checkpoint `checkpointId`). */
+interface Sealed {
+  readonly checkpointId: number;
+  readonly keys: ReadonlySet<unknown>;
+}
+
+/**
+ * Checkpoint bookkeeping of one in-memory structure whose entries are the values of a live Map
+ * (a state table, a timer queue filed by key, a window table): which keys changed since the last
+ * completed checkpoint, and copy-on-write for snapshots read while processing goes on.
+ *
+ * - Dirty tracking starts with the first snapshot (or a restore): until then a write costs one
+ *   boolean check. A mark seals the keys changed since the previous mark under its checkpoint
+ *   id; an incremental snapshot reads every sealed set not yet covered by a completed checkpoint,
+ *   so a checkpoint that failed loses nothing (the next one covers its changes);
+ *   `complete(n)` forgets the sets sealed at or before n.
+ * - Copy-on-write: `mark` is O(1). While a snapshot is being read, the structure calls `change`
+ *   before it changes a key and `preserve` before it hands out a value that may be changed in
+ *   place; the first such call for a key the snapshot wants and has not read yet keeps a copy of
+ *   that one value (or ABSENT), so the snapshot yields exactly the values at its mark.
+ *
+ * Values of keys that did not change are yielded live: a reader encodes what it reads before the
+ * shard processes again (the checkpoint store does, chunk by chunk), which is what keeps a full
+ * snapshot from copying the whole state.
+ */
+export class ChangeTracker<V> {
+  /** Writes record their key (true from the first mark or a restore on). Read on every write. */
+  tracking = false;
+  /** A snapshot is being read: changes and handed-out values preserve the value at its mark. */
+  reading = false;
+  private changed = new Set<unknown>();
+  /** The key last recorded since the last mark: a record touching one key many times records it once. */
+  private lastChanged: unknown = NO_KEY;
+  private sealed: Sealed[] = [];
+  private readonly reads: Array<TrackedRead<V>> = [];
+  private firstMark = Number.POSITIVE_INFINITY;
+  private based = false;
+
+  constructor(
+    private readonly live: ReadonlyMap<unknown, V>,
+    private readonly copy: (value: V) => V,
+    /** The error a read fails with when a value could not be copied (names the state and key). */
+    readonly copyFailure: (key: unknown, cause: unknown) => Error,
+  ) {}
+
+  /**
+   * True when incremental snapshots are possible: a checkpoint this structure took part in
+   * completed, or its state was restored (changes are then relative to that checkpoint).
+   */
+  get hasBase(): boolean {
+    return this.based;
+  }
+
+  /** Starts tracking as if a completed checkpoint held the current contents (after a restore; for a structure made after checkpoints began). */
+  startFromBase(): void {
+    this.tracking = true;
+    this.based = true;
+  }
+
+  /** Call (when `tracking`) before the value of `key` changes: set, delete, or a change in place. */
+  change(key: unknown): void {
+    if (key === this.lastChanged) return;
+    this.lastChanged = key;
+    this.changed.add(key);
+    if (this.reading) this.preserve(key);
+  }
+
+  /** Call (when `reading`) before handing out a value of `key` that its holder may change in place. */
+  preserve(key: unknown): void {
+    let saved: V | Absent | undefined;
+    for (const read of this.reads) {
+      if (!read.wants(key)) continue;
+      if (saved === undefined) {
+        const value = this.live.get(key);
+        try {
+          saved = value === undefined ? ABSENT : this.copy(value);
+        } catch (error) {
+          read.fail(key, error);
+          continue;
+        }
+      }
+      read.keep(key, saved);
+    }
+  }
+
+  /**
+   * The mark of checkpoint `checkpointId`: from here on the returned read yields the values as
+   * they are now. `mode` "incremental" (only valid with `hasBase`) reads the keys changed since
+   * the last completed checkpoint, with ABSENT for deleted ones; "full" every live key.
+   */
+  mark(checkpointId: number, mode: SnapshotMode): TrackedRead<V> {
+    if (!this.tracking) {
+      this.tracking = true;
+      this.firstMark = checkpointId;
+    } else if (this.changed.size > 0) {
+      this.sealed.push({ checkpointId, keys: this.changed });
+      this.changed = new Set();
+      if (this.sealed.length > 8) this.sealed = [mergeSealed(this.sealed)]; // a run of failed checkpoints
+    }
+    this.lastChanged = NO_KEY;
+    const changes = mode === "incremental" && this.based ? this.sealed.map((s) => s.keys) : undefined;
+    const read = new TrackedRead<V>(this, this.live, changes);
+    this.reads.push(read);
+    this.reading = true;
+    return read;
+  }
+
+  /** Checkpoint `checkpointId` is durable: changes sealed at or before its mark need not be written again. */
+  complete(checkpointId: number): void {
+    if (checkpointId >= this.firstMark) this.based = true;
+    let drop = 0;
+    while (drop < this.sealed.length && (this.sealed[drop] as Sealed).checkpointId <= checkpointId) drop++;
+    if (drop > 0) this.sealed = this.sealed.slice(drop);
+  }
+
+  /** Keys changed since the last completed checkpoint (tests, metrics). */
+  pendingChanges(): number {
+    const all = mergeSealed([...this.sealed, { checkpointId: Number.POSITIVE_INFINITY, keys: this.changed }]);
+    return all.keys.size;
+  }
+
+  /** @internal The read ended: stop preserving for it. */
+  release(read: TrackedRead<V>): void {
+    const i = this.reads.indexOf(read);
+    if (i >= 0) this.reads.splice(i, 1);
+    this.reading = this.reads.length > 0;
+  }
+}
+
+function mergeSealed(sealed: readonly Sealed[]): Sealed {
+  const keys = new Set<unknown>();
+  for (const s of sealed) for (const key of s.keys) keys.add(key);
+  return { checkpointId: (sealed[sealed.length - 1] as Sealed).checkpointId, keys };
+}
+
+/**
+ * One snapshot's view of one structure: its keys with their values at the mark, read once (in as
+ * many steps as the reader likes, with processing in between), then released.
+ */
+export class TrackedRead<V> {
+  /** Values at the mark of keys changed since, not yet read. */
+  private readonly preserved = new Map<unknown, V | Absent>();
+  /** Keys already read (or skipped): changes to them need no copy. */
+  private readonly seen = new Set<unknown>();
+  private released = false;
+  private started = false;
+  private failure: { key: unknown; error: unknown } | undefined;
+
+  constructor(
+    private readonly tracker: ChangeTracker<V>,
+    private readonly live: ReadonlyMap<unknown, V>,
+    /** The sealed change sets an incremental read covers; undefined for a full read. */
+    private readonly changes: ReadonlyArray<ReadonlySet<unknown>> | undefined,
+  ) {}
+
+  get mode(): SnapshotMode {
+    return this.changes === undefined ? "full" : "incremental";
+  }
+
+  /** @internal True when a change to `key` must preserve its value for this read. */
+  wants(key: unknown): boolean {
+    if (this.released || this.seen.has(key) || this.preserved.has(key)) return false;
+    const changes = this.changes;
+    if (changes === undefined) return true;
+    for (let i = 0; i < changes.length; i++) if ((changes[i] as ReadonlySet<unknown>).has(key)) return true;
+    return false;
+  }
+
+  /** @internal */
+  keep(key: unknown, value: V | Absent): void {
+    this.preserved.set(key, value);
+  }
+
+  /** @internal A value could not be copied: the read fails when it gets there (the record path goes on). */
+  fail(key: unknown, error: unknown): void {
+    this.failure ??= { key, error };
+  }
+
+  /**
+   * The entries at the mark, each made by `entry` from the key and its value (ABSENT: deleted,
+   * in an incremental read). A value not preserved is the live one: use it before the structure
+   * changes again. Stops early once released.
+   */
+  *entries<E>(entry: (key: unknown, value: V | Absent) => E): Generator<E, void, undefined> {
+    if (this.started) throw new Error("a snapshot's entries are read once");
+    this.started = true;
+    const full = this.changes === undefined;
+    for (const key of full ? this.live.keys() : keysOf(this.changes)) {
+      if (this.released) return;
+      this.check();
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      const value = this.atMark(key);
+      if (value === ABSENT && full) continue; // added after the mark
+      yield entry(key, value);
+    }
+    if (!full) return;
+    // Keys deleted after the mark, before the pass above reached them.
+    for (const [key, value] of this.preserved) {
+      if (this.released) return;
+      this.check();
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      this.preserved.delete(key);
+      if (value !== ABSENT) yield entry(key, value);
+    }
+  }
+
+  /** Stops preserving values for this read. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.preserved.clear();
+    this.tracker.release(this);
+  }
+
+  private atMark(key: unknown): V | Absent {
+    if (this.preserved.has(key)) {
+      const value = this.preserved.get(key) as V | Absent;
+      this.preserved.delete(key);
+      return value;
+    }
+    const value = this.live.get(key);
+    return value === undefined ? ABSENT : value;
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) {
+      const { key, error } = this.failure;
+      throw this.tracker.copyFailure(key, error);
+    }
+  }
+}
+
+function* keysOf(sets: ReadonlyArray<ReadonlySet<unknown>>): Generator<unknown, void, undefined> {
+  for (const set of sets) yield* set;
+}
