@@ -13,6 +13,7 @@ export {
 } from "./cluster/errors.js";
 export type { NodeResult, StaticNodeOptions } from "./cluster/static-node.js";
 export { runNode } from "./cluster/static-node.js";
+export type { CheckpointedOutcome, JobControl } from "./coordinator/checkpointed-run.js";
 export { NonRestoredStateError } from "./coordinator/errors.js";
 export type { RestartDecision, RestartStrategy } from "./coordinator/restart-strategy.js";
 export { RestartPolicy } from "./coordinator/restart-strategy.js";

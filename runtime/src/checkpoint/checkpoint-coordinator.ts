@@ -25,10 +25,14 @@ export interface CheckpointCoordinatorOptions extends CheckpointingOptions {
   readonly shards: number;
   /** The first checkpoint id (one above the id restored from). */
   readonly firstId: number;
-  /** Starts a checkpoint at every source; false when a source no longer runs. */
-  readonly trigger: (checkpointId: number, timestamp: number, savepoint: boolean) => boolean;
+  /**
+   * Starts a checkpoint at every running source: true when started, "later" when a source is not
+   * ready yet (try at the next interval), false when every source has finished (no more checkpoints).
+   */
+  readonly trigger: (checkpointId: number, timestamp: number, savepoint: boolean) => boolean | "later";
   /** Tells every shard a checkpoint completed (true) or was aborted (false). */
-  readonly notify: (checkpointId: number, completed: boolean) => void;
+  /** Tells every shard a checkpoint completed (true) or was aborted (false); resolves when they handled it. */
+  readonly notify: (checkpointId: number, completed: boolean) => void | Promise<void>;
   /** Where the coordinator says what it does (state changes, completions, aborts). */
   readonly log?: (message: string) => void;
 }
@@ -118,6 +122,7 @@ export class CheckpointCoordinator {
     this.cancelTick?.();
     this.cancelTick = undefined;
     for (const pending of [...this.pending.values()]) await this.abort(pending, new Error("the job stopped"));
+    await Promise.allSettled([...this.completing]);
     this.actor.send({ type: "STOP" });
   }
 
@@ -167,10 +172,11 @@ export class CheckpointCoordinator {
     };
     if (settle !== undefined) pending.settle = settle;
     this.pending.set(id, pending);
-    if (!this.options.trigger(id, timestamp, savepoint)) {
+    const started = this.options.trigger(id, timestamp, savepoint);
+    if (started !== true) {
       this.pending.delete(id);
       pending.cancelTimeout();
-      this.actor.send({ type: "SOURCES_FINISHED" });
+      if (started === false) this.actor.send({ type: "SOURCES_FINISHED" });
       return false;
     }
     this.nextId++;
@@ -181,27 +187,52 @@ export class CheckpointCoordinator {
   private async finish(pending: Pending): Promise<void> {
     try {
       await Promise.all(pending.writes);
-      if (!this.pending.has(pending.id)) return; // aborted meanwhile
-      const metadata: CheckpointMetadata = {
-        id: pending.id,
-        kind: pending.savepoint ? "savepoint" : "checkpoint",
-        timestamp: pending.timestamp,
-        jobName: this.options.jobName,
-        maxParallelism: this.options.maxParallelism,
-        operators: this.options.operators,
-        format: 1,
-      };
-      await this.options.storage.complete(metadata);
-      if (!this.pending.delete(pending.id)) return;
-      pending.cancelTimeout();
-      this.lastCompleted = metadata;
-      this.lastCompletedAt = this.options.clock.now();
-      this.actor.send({ type: "COMPLETED" });
-      this.options.log?.(`checkpoint ${pending.id} complete`);
-      this.options.notify(pending.id, true);
-      pending.settle?.(metadata);
     } catch (error) {
       await this.abort(pending, error);
+      return;
+    }
+    // The commit point: from here the checkpoint completes or fails on its own; stop() waits for it.
+    if (!this.pending.delete(pending.id)) return; // aborted while its snapshots were written
+    pending.cancelTimeout();
+    const completing = this.complete(pending);
+    this.completing.add(completing);
+    await completing;
+    this.completing.delete(completing);
+  }
+
+  /** Completions in flight (stop() lets them settle, so a restart sees the storage as it ends up). */
+  private readonly completing = new Set<Promise<void>>();
+
+  private async complete(pending: Pending): Promise<void> {
+    const metadata: CheckpointMetadata = {
+      id: pending.id,
+      kind: pending.savepoint ? "savepoint" : "checkpoint",
+      timestamp: pending.timestamp,
+      jobName: this.options.jobName,
+      maxParallelism: this.options.maxParallelism,
+      operators: this.options.operators,
+      format: 1,
+    };
+    try {
+      await this.options.storage.complete(metadata);
+    } catch (error) {
+      this.actor.send({ type: "ABORTED" });
+      this.options.log?.(`checkpoint ${pending.id} aborted: its metadata could not be written (${String(error)})`);
+      void this.options.notify(pending.id, false);
+      await this.options.storage.abort(pending.id).catch(() => {});
+      pending.settle?.(undefined, error);
+      return;
+    }
+    this.lastCompleted = metadata;
+    this.lastCompletedAt = this.options.clock.now();
+    this.actor.send({ type: "COMPLETED" });
+    this.options.log?.(`checkpoint ${pending.id} complete`);
+    const notified = this.options.notify(pending.id, true);
+    // A savepoint resolves once the shards handled its completion (sinks committed up to it),
+    // so stop-with-savepoint can stop right after.
+    if (pending.settle !== undefined) {
+      await notified;
+      pending.settle(metadata);
     }
   }
 
@@ -212,7 +243,7 @@ export class CheckpointCoordinator {
     this.options.log?.(
       `checkpoint ${pending.id} aborted: ${reason instanceof Error ? reason.message : String(reason)}`,
     );
-    this.options.notify(pending.id, false);
+    void this.options.notify(pending.id, false);
     await Promise.allSettled(pending.writes);
     await this.options.storage.abort(pending.id).catch(() => {});
     pending.settle?.(undefined, reason);

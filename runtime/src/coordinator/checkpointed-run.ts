@@ -26,9 +26,22 @@ export interface CheckpointedRunOptions {
   readonly allowNonRestoredState?: boolean;
   readonly signal?: AbortSignal;
   readonly log?: (message: string) => void;
-  /** Called with each run's coordinator (to take savepoints, to show its state). */
+  /** Called with each run's coordinator (to show its state). */
   readonly onCoordinator?: (coordinator: CheckpointCoordinator) => void;
+  /** Called once with the job's controls: savepoints, and stop-with-savepoint. */
+  readonly onControl?: (control: JobControl) => void;
 }
+
+/** What a running checkpointed job can be asked to do. */
+export interface JobControl {
+  /** Takes a savepoint; resolves with its metadata once it is complete. */
+  savepoint(): Promise<CheckpointMetadata>;
+  /** Takes a savepoint, then stops the job gracefully: the run ends "stopped" with that savepoint. */
+  stopWithSavepoint(): Promise<CheckpointMetadata>;
+}
+
+/** How a checkpointed run ended: like a host, or stopped at a savepoint on request. */
+export type CheckpointedOutcome = HostOutcome | { readonly kind: "stopped"; readonly savepoint: CheckpointMetadata };
 
 /**
  * Runs a job on this thread with checkpoints, restarting it from the latest completed
@@ -36,10 +49,22 @@ export interface CheckpointedRunOptions {
  * state comes back from the checkpoint, sources resume at its positions, and transactional sinks
  * commit what it pre-committed — so the job's state and collect results are exactly-once.
  */
-export async function runWithCheckpoints(options: CheckpointedRunOptions): Promise<HostOutcome> {
+export async function runWithCheckpoints(options: CheckpointedRunOptions): Promise<CheckpointedOutcome> {
   const policy = new RestartPolicy(options.restart);
   const log = options.log ?? (() => {});
   let nextId = 1;
+  let current: { coordinator: CheckpointCoordinator; stop: (savepoint: CheckpointMetadata) => void } | undefined;
+  const noRun = () => new Error("the job is not running (restarting, or ended)");
+  options.onControl?.({
+    savepoint: () => current?.coordinator.savepoint() ?? Promise.reject(noRun()),
+    async stopWithSavepoint() {
+      const run = current;
+      if (run === undefined) throw noRun();
+      const savepoint = await run.coordinator.savepoint();
+      run.stop(savepoint);
+      return savepoint;
+    },
+  });
   let from = options.from ?? (await options.storage.latestCompleted());
   for (;;) {
     if (options.signal?.aborted) return CANCELLED_OUTCOME;
@@ -103,12 +128,31 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
     }
     options.onCoordinator?.(coordinator);
     const runStartedAt = options.clock.now();
+    let stopped: CheckpointMetadata | undefined;
+    const stopRequested = new Promise<HostOutcome>((resolve) => {
+      current = {
+        coordinator,
+        stop: (savepoint) => {
+          stopped = savepoint;
+          host.cancel();
+          resolve(CANCELLED_OUTCOME);
+        },
+      };
+    });
+    const cancelled = new Promise<HostOutcome>((resolve) => {
+      options.signal?.addEventListener("abort", () => resolve(CANCELLED_OUTCOME), { once: true });
+    });
     const onAbort = () => host.cancel();
     options.signal?.addEventListener("abort", onAbort);
     coordinator.start();
-    const outcome = await host.run();
+    const outcome = await Promise.race([host.run(), stopRequested, cancelled]);
     options.signal?.removeEventListener("abort", onAbort);
+    current = undefined;
     await coordinator.stop();
+    if (stopped !== undefined) {
+      log(`job stopped with savepoint ${stopped.id}`);
+      return { kind: "stopped", savepoint: stopped };
+    }
     if (outcome.kind === "finished" || options.signal?.aborted) {
       return options.signal?.aborted ? CANCELLED_OUTCOME : outcome;
     }

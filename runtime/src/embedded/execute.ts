@@ -2,9 +2,9 @@ import { availableParallelism } from "node:os";
 import type { JobDefinition } from "@keyflow/functions-sdk";
 import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
 import type { CheckpointCoordinator, CheckpointingOptions } from "../checkpoint/checkpoint-coordinator.js";
-import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
+import type { CheckpointMetadata, CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
 import { MemoryCheckpointStorage } from "../checkpoint/memory-checkpoint-storage.js";
-import { runWithCheckpoints } from "../coordinator/checkpointed-run.js";
+import { type JobControl, runWithCheckpoints } from "../coordinator/checkpointed-run.js";
 import type { RestartStrategy } from "../coordinator/restart-strategy.js";
 import { JobCancelledError, JobFailedError } from "../node/errors.js";
 import { jobModuleUrl, loadJob } from "../node/load-job.js";
@@ -40,8 +40,14 @@ export interface ExecuteOptions {
   readonly checkpoints?: CheckpointingOptions & { readonly storage?: CheckpointStorage };
   /** With checkpoints: what to do on failure. Default: fixed delay, 1 s, practically unlimited attempts (Flink's default). */
   readonly restartStrategy?: RestartStrategy;
-  /** Called with each run's checkpoint coordinator (its state, savepoints). */
+  /** Called with each run's checkpoint coordinator (its state). */
   readonly onCoordinator?: (coordinator: CheckpointCoordinator) => void;
+  /** With checkpoints: called once with the job's controls (savepoint, stop-with-savepoint). */
+  readonly onControl?: (control: JobControl) => void;
+  /** With checkpoints: start from this savepoint or checkpoint of `checkpoints.storage`. */
+  readonly fromSavepoint?: CheckpointMetadata;
+  /** With `fromSavepoint`: drop state of operators the job no longer has instead of failing. */
+  readonly allowNonRestoredState?: boolean;
   /** Where the runtime says what it does (checkpoints, restarts). */
   readonly log?: (message: string) => void;
 }
@@ -74,11 +80,12 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
   // An abort event fires once: a signal aborted before the job started would never be heard.
   if (options.signal?.aborted) throw new JobCancelledError(definition.name);
   let outcome: HostOutcome;
+  let savepoint: CheckpointMetadata | undefined;
   if (options.checkpoints !== undefined) {
     if (workers > 0) {
       throw new TypeError("execute(): checkpoints run on the calling thread for now; pass workers: 0");
     }
-    outcome = await runWithCheckpoints({
+    const ended = await runWithCheckpoints({
       job: definition,
       planOptions,
       clock: options.clock ?? systemClock,
@@ -92,7 +99,16 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.onCoordinator === undefined ? {} : { onCoordinator: options.onCoordinator }),
+      ...(options.onControl === undefined ? {} : { onControl: options.onControl }),
+      ...(options.fromSavepoint === undefined ? {} : { from: options.fromSavepoint }),
+      ...(options.allowNonRestoredState === undefined ? {} : { allowNonRestoredState: options.allowNonRestoredState }),
     });
+    if (ended.kind === "stopped") {
+      savepoint = ended.savepoint;
+      outcome = { kind: "finished" };
+    } else {
+      outcome = ended;
+    }
   } else if (workers === 0) {
     const host = new ShardHost({
       job: definition,
@@ -129,5 +145,5 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
     if (outcome.error.code === "JOB_CANCELLED") throw new JobCancelledError(definition.name);
     throw new JobFailedError(definition.name, outcome.error);
   }
-  return results.toResult(definition.name, performance.now() - started);
+  return results.toResult(definition.name, performance.now() - started, savepoint);
 }

@@ -1,4 +1,5 @@
 import type { CollectSink } from "@keyflow/functions-sdk";
+import type { CheckpointMetadata } from "../checkpoint/checkpoint-storage.js";
 import type { ResultCollector } from "../operator/operator.js";
 
 /** What a finished bounded job returns: the records each collect sink gathered, and operators' metrics. */
@@ -14,6 +15,8 @@ export interface JobResult {
    * up): e.g. a window operator's `lateRecordsDropped`. Empty for an operator that reports none.
    */
   metrics(operatorName: string): Readonly<Record<string, number>>;
+  /** Set when the job was stopped with a savepoint (`stopWithSavepoint`): where to resume it. */
+  readonly savepoint: CheckpointMetadata | undefined;
 }
 
 /** Gathers collect-sink chunks as shards send them, kept per shard so order within a shard holds, and operators' metrics. */
@@ -47,7 +50,7 @@ export class ResultBuffer implements ResultCollector {
     for (const [name, value] of Object.entries(metrics)) sums[name] = (sums[name] ?? 0) + value;
   }
 
-  toResult(jobName: string, durationMs: number): JobResult {
+  toResult(jobName: string, durationMs: number, savepoint?: CheckpointMetadata): JobResult {
     const operatorMetrics = this.operatorMetrics;
     const collected = new Map<string, unknown[]>();
     for (const [name, shards] of this.sinks) {
@@ -61,6 +64,7 @@ export class ResultBuffer implements ResultCollector {
       jobName,
       durationMs,
       collected,
+      savepoint,
       get<T>(sink: CollectSink<T>): T[] {
         return (collected.get(sink.name) ?? []) as T[];
       },

@@ -74,7 +74,24 @@ export class ShardHost {
   private readonly outcome: Promise<HostOutcome>;
   private readonly closers: Array<() => void> = [];
 
+  /** The shards' view of checkpointing: the host's, noting which shard reported for which checkpoint. */
+  private readonly checkpointing: ShardCheckpointing | undefined;
+
   constructor(private readonly options: ShardHostOptions) {
+    const outer = options.checkpointing;
+    this.checkpointing =
+      outer === undefined
+        ? undefined
+        : {
+            ...outer,
+            onSnapshot: (report) => {
+              this.noteReport(report.checkpointId, report.vertexId, report.shardIndex);
+              outer.onSnapshot(report);
+            },
+            restoreFor: (uid, shardIndex, parallelism) => outer.restoreFor(uid, shardIndex, parallelism),
+            restoredSplits: (uid, shardIndex, parallelism) => outer.restoredSplits(uid, shardIndex, parallelism),
+            onAbandoned: (id, shardName) => outer.onAbandoned(id, shardName),
+          };
     this.plan = buildExecutionPlan(options.job.build(), options.planOptions);
     this.outcome = new Promise((resolve) => {
       this.settle = resolve;
@@ -106,8 +123,9 @@ export class ShardHost {
           results: options.results,
           batchSize: options.batchSize,
           bufferTimeoutMs: options.bufferTimeoutMs,
-          checkpointing: options.checkpointing,
-          onFinished: () => this.shardFinished(),
+          checkpointing: this.checkpointing,
+          onJobFinished: (action) => this.jobFinishedActions.push(action),
+          onFinished: (shard) => this.shardFinished(shard),
           onFailed: (_shard, error) => this.shardFailed(error),
         });
         this.shards.push(shard);
@@ -192,16 +210,42 @@ export class ShardHost {
    * nothing) when one of them no longer runs: a checkpoint needs every source, so none is taken
    * once a source has finished.
    */
-  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean): boolean {
-    const sources = this.shards.filter((shard) => shard.vertex.inEdges.length === 0);
-    if (!sources.every((shard) => shard.canTriggerCheckpoint)) return false;
-    for (const shard of sources) shard.triggerCheckpoint(checkpointId, timestamp, savepoint);
+  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean): boolean | "later" {
+    const sources = this.shards.filter((shard) => shard.isSource);
+    const running = sources.filter((shard) => shard.canTriggerCheckpoint);
+    const unfinished = sources.filter((shard) => shard.state !== "finished");
+    // With every source finished there is nothing left to cut; a source still starting must wait.
+    if (unfinished.length === 0) return false;
+    if (running.length !== unfinished.length) return "later";
+    this.pendingCheckpoints.set(checkpointId, { savepoint, reported: new Set() });
+    for (const shard of running) shard.triggerCheckpoint(checkpointId, timestamp, savepoint);
+    // Shards that already finished report their final state now.
+    for (const shard of this.shards) if (shard.state === "finished") this.reportFinished(shard, checkpointId);
     return true;
   }
 
+  /** Checkpoints in flight, and which shards reported for each (finished shards report for them when they finish). */
+  private readonly pendingCheckpoints = new Map<number, { savepoint: boolean; reported: Set<Shard> }>();
+
+  /** A shard reported for a checkpoint (through its ShardCheckpointing): remember it. */
+  private noteReport(checkpointId: number, vertexId: number, shardIndex: number): void {
+    const pending = this.pendingCheckpoints.get(checkpointId);
+    if (pending === undefined) return;
+    const shard = this.shards.find((s) => s.vertex.id === vertexId && s.index === shardIndex);
+    if (shard !== undefined) pending.reported.add(shard);
+  }
+
+  private reportFinished(shard: Shard, checkpointId: number): void {
+    const pending = this.pendingCheckpoints.get(checkpointId);
+    if (pending === undefined || pending.reported.has(shard)) return;
+    shard.snapshotFinished(checkpointId, pending.savepoint);
+  }
+
   /** Tells every shard checkpoint `checkpointId` completed or was aborted. */
-  notifyCheckpoint(checkpointId: number, completed: boolean): void {
-    for (const shard of this.shards) shard.notifyCheckpoint(checkpointId, completed);
+  /** Resolves once every running shard handled it (a shard that stops meanwhile never does: do not await it then). */
+  notifyCheckpoint(checkpointId: number, completed: boolean): Promise<void> {
+    this.pendingCheckpoints.delete(checkpointId);
+    return Promise.all(this.shards.map((shard) => shard.notifyCheckpoint(checkpointId, completed))).then(() => {});
   }
 
   /** How many shards of this host report a snapshot per checkpoint. */
@@ -215,9 +259,21 @@ export class ShardHost {
     for (const closer of this.closers) closer();
   }
 
-  private shardFinished(): void {
+  private readonly jobFinishedActions: Array<() => void> = [];
+
+  private shardFinished(shard: Shard): void {
+    // Checkpoints in flight that this shard never saw a barrier of get its final state.
+    for (const id of this.pendingCheckpoints.keys()) this.reportFinished(shard, id);
     this.finished++;
-    if (this.finished === this.shards.length) this.settle?.({ kind: "finished" });
+    if (this.finished === this.shards.length) {
+      try {
+        for (const action of this.jobFinishedActions) action();
+      } catch (error) {
+        this.shardFailed(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      this.settle?.({ kind: "finished" });
+    }
   }
 
   private shardFailed(error: Error): void {

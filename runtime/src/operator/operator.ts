@@ -77,6 +77,12 @@ export interface OperatorContext {
   readonly results: ResultCollector;
   /** True when the job takes checkpoints: sinks that can be transactional then commit per checkpoint. */
   readonly checkpointed?: boolean;
+  /**
+   * Registers work for when the whole job has finished (every shard of this host): transactional
+   * sinks commit their last transaction then, not when their own input ends, since until the job
+   * is done a failure elsewhere may still restore an earlier checkpoint.
+   */
+  readonly onJobFinished?: (action: () => void) => void;
 }
 
 /** Receives what collect sinks gather and what operators count; the executor returns it as the job's result. */

@@ -24,6 +24,7 @@ export class SinkOperator extends AbstractOperator {
         context.runtime.shardIndex,
       );
       this.transactional = transactional;
+      context.onJobFinished?.(() => transactional.commitAll());
       this.writer = { write: (value) => transactional.write(value), flush: () => transactional.finish() };
     } else {
       this.writer = this.createWriter(spec);

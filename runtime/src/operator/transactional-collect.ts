@@ -66,12 +66,21 @@ export class TransactionalCollect {
     }
   }
 
-  /** End of input: commits everything left. */
+  /**
+   * End of this shard's input: the records since the last barrier become the last transaction,
+   * pre-committed like the others (a checkpoint taken after this shard finished carries it).
+   */
   finish(): void {
+    this.staged.push({
+      id: `${this.sink}/${this.uid}/${this.shardIndex}/final`,
+      checkpointId: Number.MAX_SAFE_INTEGER,
+      records: this.current,
+    });
+    this.current = [];
+  }
+
+  /** The whole job finished: nothing can restore an earlier checkpoint any more; commit everything. */
+  commitAll(): void {
     this.checkpointComplete(Number.POSITIVE_INFINITY);
-    if (this.current.length > 0) {
-      this.results.add(this.sink, this.shardIndex, this.current, `${this.sink}/${this.uid}/${this.shardIndex}/final`);
-      this.current = [];
-    }
   }
 }

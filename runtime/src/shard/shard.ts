@@ -47,6 +47,8 @@ export interface ShardOptions {
   readonly bufferTimeoutMs: number;
   /** Taking part in checkpoints; undefined when the job takes none (barriers then only flow). */
   readonly checkpointing?: ShardCheckpointing | undefined;
+  /** Where operators register work for the end of the job (see OperatorContext.onJobFinished). */
+  readonly onJobFinished?: ((action: () => void) => void) | undefined;
   readonly onFinished: (shard: Shard) => void;
   readonly onFailed: (shard: Shard, error: Error) => void;
 }
@@ -214,6 +216,7 @@ export class Shard implements Runnable, InputGate {
           keySelectors,
           results: this.options.results,
           checkpointed: this.options.checkpointing !== undefined,
+          onJobFinished: this.options.onJobFinished,
         }),
       );
       if (operator === undefined) continue;
@@ -444,27 +447,41 @@ export class Shard implements Runnable, InputGate {
 
   /** Every input delivered the barrier (or this is a source): snapshot, forward it, resume held channels. */
   private aligned(barrier: Barrier): void {
-    const checkpointing = this.options.checkpointing;
-    if (checkpointing !== undefined) {
-      const mode = barrier.savepoint === true || !this.snapshotTaken ? "full" : "incremental";
-      const snapshots: OperatorSnapshot[] = [];
-      const splits = this.sourceSplitsSnapshot();
-      if (splits !== undefined) snapshots.push(splits);
-      for (const operator of this.operators) {
-        const snapshot = operator.snapshotState?.(barrier.checkpointId, mode);
-        if (snapshot !== undefined) snapshots.push(snapshot);
-      }
-      this.snapshotTaken = true;
-      checkpointing.onSnapshot({
-        checkpointId: barrier.checkpointId,
-        savepoint: barrier.savepoint === true,
-        vertexId: this.options.vertex.id,
-        shardIndex: this.options.index,
-        snapshots,
-      });
-    }
+    this.takeSnapshot(barrier.checkpointId, barrier.savepoint === true);
     for (const writer of this.writers) writer.broadcastElement(barrier);
     this.resumeHeld();
+  }
+
+  private takeSnapshot(checkpointId: number, savepoint: boolean): void {
+    const checkpointing = this.options.checkpointing;
+    if (checkpointing === undefined) return;
+    const mode = savepoint || !this.snapshotTaken ? "full" : "incremental";
+    const snapshots: OperatorSnapshot[] = [];
+    const splits = this.sourceSplitsSnapshot();
+    if (splits !== undefined) snapshots.push(splits);
+    for (const operator of this.operators) {
+      const snapshot = operator.snapshotState?.(checkpointId, mode);
+      if (snapshot !== undefined) snapshots.push(snapshot);
+    }
+    this.snapshotTaken = true;
+    checkpointing.onSnapshot({
+      checkpointId,
+      savepoint,
+      vertexId: this.options.vertex.id,
+      shardIndex: this.options.index,
+      snapshots,
+    });
+  }
+
+  /**
+   * A checkpoint taken after this shard finished: its final state goes in (a finished source has
+   * no splits left; operators' state is what it was at the end). Every shard of a checkpoint
+   * reports, so a restore finds the state of shards that had already finished (as Flink's
+   * checkpoints after tasks finished, FLIP-147).
+   */
+  snapshotFinished(checkpointId: number, savepoint: boolean): void {
+    if (this.state !== "finished") throw new Error(`${this.name} has not finished`);
+    this.takeSnapshot(checkpointId, savepoint);
   }
 
   private resumeHeld(): void {
@@ -511,22 +528,40 @@ export class Shard implements Runnable, InputGate {
   }
 
   /** Checkpoint `checkpointId` completed (or was aborted): operators commit (or roll back) what it covers. */
-  notifyCheckpoint(checkpointId: number, completed: boolean): void {
-    if (this.isDone()) return;
-    this.mailbox.putMail(() => {
-      for (const operator of this.operators) {
-        const done = completed
-          ? operator.notifyCheckpointComplete?.(checkpointId)
-          : operator.notifyCheckpointAborted?.(checkpointId);
-        if (done instanceof Promise) done.catch((error: unknown) => this.fail(error));
-      }
+  notifyCheckpoint(checkpointId: number, completed: boolean): Promise<void> {
+    if (this.state === "finished") {
+      // No mailbox runs any more: the operators (closed, their state kept) hear it directly.
+      return Promise.all(
+        this.operators.map((operator) =>
+          completed
+            ? operator.notifyCheckpointComplete?.(checkpointId)
+            : operator.notifyCheckpointAborted?.(checkpointId),
+        ),
+      ).then(() => {});
+    }
+    if (this.isDone()) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.mailbox.putMail(() => {
+        const pending: Array<Promise<void>> = [];
+        for (const operator of this.operators) {
+          const done = completed
+            ? operator.notifyCheckpointComplete?.(checkpointId)
+            : operator.notifyCheckpointAborted?.(checkpointId);
+          if (done instanceof Promise) pending.push(done.catch((error: unknown) => this.fail(error)));
+        }
+        void Promise.all(pending).then(() => resolve());
+      });
+      if (this.state === "running") this.options.scheduler.wake(this);
     });
-    if (this.state === "running") this.options.scheduler.wake(this);
   }
 
   /** True while this source shard runs and can take a barrier. */
   get canTriggerCheckpoint(): boolean {
     return this.reader !== undefined && this.state === "running";
+  }
+
+  get isSource(): boolean {
+    return this.options.vertex.inEdges.length === 0;
   }
 
   /** Tells the chain when all live inputs went idle, or one became active again. */

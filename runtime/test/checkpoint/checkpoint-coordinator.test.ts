@@ -26,7 +26,9 @@ function setUp(options: { shards: number; timeoutMs?: number; minPauseMs?: numbe
       if (sourcesRunning) triggered.push(id);
       return sourcesRunning;
     },
-    notify: (id, completed) => notified.push([id, completed]),
+    notify: (id, completed) => {
+      notified.push([id, completed]);
+    },
     log: (line) => log.push(line),
   });
   const report = (checkpointId: number, shardIndex: number): ShardSnapshotReport => ({
