@@ -153,8 +153,8 @@ export class CheckpointCoordinator {
   }
 
   private begin(savepoint: boolean, settle?: Pending["settle"]): boolean {
-    const snapshot = this.actor.getSnapshot();
-    if (!snapshot.can({ type: "TRIGGER" })) return false;
+    const event = savepoint ? ({ type: "SAVEPOINT" } as const) : ({ type: "TRIGGER" } as const);
+    if (!this.actor.getSnapshot().can(event)) return false;
     const id = this.nextId;
     const timestamp = this.options.clock.now();
     const pending: Pending = {
@@ -180,7 +180,7 @@ export class CheckpointCoordinator {
       return false;
     }
     this.nextId++;
-    this.actor.send({ type: "TRIGGER" });
+    this.actor.send(event);
     return true;
   }
 

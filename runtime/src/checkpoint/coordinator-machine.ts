@@ -16,6 +16,7 @@ export const coordinatorMachine = setup({
     input: {} as { maxConcurrent: number },
     events: {} as
       | { type: "TRIGGER" }
+      | { type: "SAVEPOINT" }
       | { type: "COMPLETED" }
       | { type: "ABORTED" }
       | { type: "SOURCES_FINISHED" }
@@ -44,6 +45,7 @@ export const coordinatorMachine = setup({
     idle: {
       on: {
         TRIGGER: { guard: "belowLimit", target: "checkpointing", actions: "started" },
+        SAVEPOINT: { target: "checkpointing", actions: "started" },
         SOURCES_FINISHED: "sourcesFinished",
         STOP: "stopped",
       },
@@ -51,6 +53,8 @@ export const coordinatorMachine = setup({
     checkpointing: {
       on: {
         TRIGGER: { guard: "belowLimit", actions: "started" },
+        // A savepoint is taken on request, beyond the limit of concurrent checkpoints (as Flink's).
+        SAVEPOINT: { actions: "started" },
         COMPLETED: [{ guard: "lastInFlight", target: "idle", actions: "completed" }, { actions: "completed" }],
         ABORTED: [{ guard: "lastInFlight", target: "idle", actions: "aborted" }, { actions: "aborted" }],
         SOURCES_FINISHED: "sourcesFinished",
