@@ -120,7 +120,14 @@ export type CheckpointKey =
       readonly keyGroup: number;
       readonly kind: GroupKind;
     }
-  | { readonly id: number; readonly tag: typeof TAG_BLOCK };
+  | {
+      readonly id: number;
+      readonly tag: typeof TAG_BLOCK;
+      readonly uid: string;
+      readonly keyGroup: number;
+      readonly kind: GroupKind;
+      readonly seq: number;
+    };
 
 /** Decodes a key of a checkpoint's range, or undefined for a key of another shape. */
 export function parseCheckpointKey(key: Buffer): CheckpointKey | undefined {
@@ -129,16 +136,18 @@ export function parseCheckpointKey(key: Buffer): CheckpointKey | undefined {
   if (key.length === 5) return undefined;
   const tag = key[5];
   if (tag === TAG_METADATA || tag === TAG_SETTLED) return key.length === 6 ? { id, tag } : undefined;
-  if (tag === TAG_BLOCK) return { id, tag };
   if (key.length < 8) return undefined;
   const length = key.readUInt16BE(6);
   const uid = key.toString("utf8", 8, 8 + length);
   const rest = key.length - 8 - length;
   if (tag === TAG_MANIFEST && rest === 2) return { id, tag, uid, shard: key.readUInt16BE(8 + length) };
-  if (tag === TAG_GROUP && rest === 3) {
+  if ((tag === TAG_GROUP && rest === 3) || (tag === TAG_BLOCK && rest === 7)) {
     const kind = key[10 + length];
     if (kind !== KIND_SNAPSHOT && kind !== KIND_BASE) return undefined;
-    return { id, tag, uid, keyGroup: key.readUInt16BE(8 + length), kind };
+    const keyGroup = key.readUInt16BE(8 + length);
+    return tag === TAG_GROUP
+      ? { id, tag, uid, keyGroup, kind }
+      : { id, tag, uid, keyGroup, kind, seq: key.readUInt32BE(11 + length) };
   }
   return undefined;
 }
