@@ -1,14 +1,12 @@
 import { mkdir, readdir } from "node:fs/promises";
 import type { KeyflowError } from "@keyflow/functions-sdk";
-import { encodeStoreRecord } from "../../codec/store-codec.js";
 import type { KeyGroupRange } from "../../partition/key-groups.js";
 import type { KeyedStateEntry, OperatorSnapshot } from "../snapshot.js";
+import { CheckpointWrites } from "./checkpoint-writes.js";
 import { compact } from "./compaction.js";
 import { type CheckpointDescription, describeCheckpoint } from "./describe.js";
 import {
-  CheckpointAbortedError,
   CheckpointDamagedError,
-  CheckpointIncompleteError,
   CheckpointNotFoundError,
   InvalidCheckpointRequestError,
   KeyGroupOutOfRangeError,
@@ -16,23 +14,15 @@ import {
   StoreIoError,
 } from "./errors.js";
 import { readKeyedBatches } from "./keyed-reader.js";
-import {
-  ALL_CHECKPOINTS_END,
-  checkpointEnd,
-  checkpointStart,
-  MAX_CHECKPOINT_ID,
-  manifestKey,
-  metadataKey,
-  settledKey,
-} from "./keys.js";
+import { ALL_CHECKPOINTS_END, checkpointStart, manifestKey, metadataKey } from "./keys.js";
 import { distributeOperatorState } from "./operator-state.js";
-import { type CheckpointMetadata, metadataProblem } from "./records.js";
+import type { CheckpointMetadata } from "./records.js";
 import { collectGarbage } from "./retention.js";
 import { exportSavepoint } from "./savepoint-export.js";
-import { type ShardWrite, writeShard } from "./snapshot-writer.js";
-import type { StoreContext } from "./store-context.js";
+import type { ShardWrite } from "./snapshot-writer.js";
+import { type StoreContext, withIoErrors } from "./store-context.js";
 import { type LevelDbOptions, openStore } from "./store-open.js";
-import { coverageProblem, type VerifyLevel, verifyCheckpoint } from "./verify.js";
+import { type VerifyLevel, verifyCheckpoint } from "./verify.js";
 
 export interface CheckpointStoreOptions {
   /** Completed checkpoints (kind "checkpoint") kept; savepoints are kept besides. Default 3. */
@@ -63,12 +53,6 @@ export interface UsableCheckpoint {
   readonly damage: readonly KeyflowError[];
 }
 
-interface Pending {
-  readonly writes: Set<Promise<unknown>>;
-  readonly shards: Set<string>;
-  aborted: boolean;
-}
-
 /**
  * The durable checkpoint store of one job: one LevelDB folder (`--state-dir DIR`). Shards write
  * their snapshots into it while processing goes on; the coordinator completes or aborts a
@@ -96,8 +80,7 @@ interface Pending {
  * for await (const entry of store.restoreKeyed(checkpoint.id, "counts", range)) backend.load(entry);
  */
 export class CheckpointStore {
-  private readonly pending = new Map<number, Pending>();
-  private readonly aborted = new Set<number>();
+  private readonly writes: CheckpointWrites;
   private readonly leases = new Map<number, number>();
   private maintenance: Promise<void> = Promise.resolve();
   private readonly maintenanceErrors: Error[] = [];
@@ -107,7 +90,9 @@ export class CheckpointStore {
     private readonly ctx: StoreContext,
     /** What `open` found wrong (records that do not parse, a LevelDB repair), to log. */
     readonly openDamage: readonly KeyflowError[],
-  ) {}
+  ) {
+    this.writes = new CheckpointWrites(ctx, () => this.closing);
+  }
 
   /** Opens (or creates) the store in `dir`, finishing any retention a crash interrupted. */
   static async open(dir: string, options: CheckpointStoreOptions = {}): Promise<CheckpointStore> {
@@ -128,7 +113,8 @@ export class CheckpointStore {
       },
       damage,
     );
-    store.scheduleMaintenance();
+    // Finish what a crash interrupted before anything reads; compaction waits for the next complete.
+    store.scheduleMaintenance(false);
     await store.maintenance;
     return store;
   }
@@ -159,34 +145,8 @@ export class CheckpointStore {
   }
 
   private async writeShard(write: ShardWrite) {
-    const id = write.id;
     this.checkOpen();
-    this.checkNewId(id);
-    if (!Number.isInteger(write.shardIndex) || write.shardIndex < 0 || write.shardIndex > 0xffff) {
-      throw new InvalidCheckpointRequestError(id, `shard index ${write.shardIndex} is not in 0..65535`);
-    }
-    if (this.aborted.has(id)) throw new CheckpointAbortedError(id);
-    let pending = this.pending.get(id);
-    if (pending === undefined)
-      this.pending.set(id, (pending = { writes: new Set(), shards: new Set(), aborted: false }));
-    const slot = `${write.uid}\u0000${write.shardIndex}`;
-    if (pending.shards.has(slot)) {
-      throw new InvalidCheckpointRequestError(id, `operator "${write.uid}" shard ${write.shardIndex} wrote twice`);
-    }
-    pending.shards.add(slot);
-    const state = pending;
-    const writing = writeShard(this.ctx, write, () => state.aborted || this.closing);
-    pending.writes.add(writing);
-    try {
-      const written = await this.io("writing a snapshot", () => writing);
-      if (!state.aborted) {
-        this.ctx.catalog.addManifest(id, written.manifest);
-        for (const group of written.groups) this.ctx.catalog.addGroup(group);
-      }
-      return written;
-    } finally {
-      pending.writes.delete(writing);
-    }
+    return this.writes.write(write);
   }
 
   /**
@@ -195,70 +155,15 @@ export class CheckpointStore {
    * then run in the background (`idle()` waits for them).
    */
   async complete(metadata: CheckpointMetadata): Promise<void> {
-    const id = metadata.id;
     this.checkOpen();
-    const problem = metadataProblem(metadata, id);
-    if (problem !== undefined) throw new CheckpointIncompleteError(id, problem);
-    this.checkNewId(id);
-    const pending = this.pending.get(id);
-    if (this.aborted.has(id) || pending?.aborted) throw new CheckpointAbortedError(id);
-    if (pending !== undefined && pending.writes.size > 0) {
-      throw new CheckpointIncompleteError(id, "snapshots are still being written");
-    }
-    const { catalog } = this.ctx;
-    for (const [uid, info] of Object.entries(metadata.operators)) {
-      const manifests = [];
-      for (let shard = 0; shard < info.shards; shard++) {
-        const manifest = catalog.manifest(id, uid, shard);
-        if (manifest === undefined) {
-          throw new CheckpointIncompleteError(id, `operator "${uid}" shard ${shard} has not written its snapshot`);
-        }
-        manifests.push(manifest);
-      }
-      const gap = coverageProblem(manifests, info.maxParallelism);
-      if (gap !== undefined) throw new CheckpointIncompleteError(id, `operator "${uid}": ${gap}`);
-    }
-    for (const manifest of catalog.manifests.get(id)?.values() ?? []) {
-      if (manifest.shardIndex >= (metadata.operators[manifest.uid]?.shards ?? 0)) {
-        const what = `operator "${manifest.uid}" shard ${manifest.shardIndex} wrote a snapshot the metadata does not list`;
-        throw new CheckpointIncompleteError(id, what);
-      }
-    }
-    await this.io("completing a checkpoint", () =>
-      this.ctx.db.batch(
-        [
-          { type: "put", key: metadataKey(id), value: encodeStoreRecord(metadata) },
-          { type: "put", key: settledKey(id), value: encodeStoreRecord(id) },
-        ],
-        { sync: true },
-      ),
-    );
-    catalog.settled.add(id);
-    catalog.metadata.set(id, metadata);
-    this.pending.delete(id);
+    await this.writes.complete(metadata);
     this.scheduleMaintenance();
   }
 
   /** Drops what checkpoint `checkpointId` wrote; writes still running stop and release their snapshots. */
   async abort(checkpointId: number): Promise<void> {
     this.checkOpen();
-    if (this.ctx.catalog.settled.has(checkpointId)) {
-      throw new InvalidCheckpointRequestError(
-        checkpointId,
-        "completed checkpoints are not aborted (see discardNewerThan)",
-      );
-    }
-    this.aborted.add(checkpointId);
-    const pending = this.pending.get(checkpointId);
-    if (pending !== undefined) {
-      pending.aborted = true;
-      await Promise.allSettled(pending.writes);
-    }
-    await this.io("aborting a checkpoint", () =>
-      this.ctx.db.clear({ gte: checkpointStart(checkpointId), lt: checkpointEnd(checkpointId) }),
-    );
-    this.ctx.catalog.forget(checkpointId);
-    this.pending.delete(checkpointId);
+    await this.writes.abort(checkpointId);
   }
 
   /**
@@ -269,17 +174,12 @@ export class CheckpointStore {
   async discardNewerThan(checkpointId: number): Promise<number[]> {
     this.checkOpen();
     const { catalog } = this.ctx;
-    const ids = new Set([...catalog.settled, ...catalog.manifests.keys(), ...this.pending.keys()]);
-    const newer = [...ids].filter((id) => id > checkpointId).sort((a, b) => a - b);
-    for (const id of newer) {
-      const pending = this.pending.get(id);
-      if (pending === undefined) continue;
-      pending.aborted = true;
-      await Promise.allSettled(pending.writes);
-      this.pending.delete(id);
-    }
+    await this.writes.stopNewerThan(checkpointId);
     await this.maintenance;
-    await this.io("discarding checkpoints", () =>
+    const newer = [...new Set([...catalog.settled, ...catalog.manifests.keys()])]
+      .filter((id) => id > checkpointId)
+      .sort((a, b) => a - b);
+    await withIoErrors(this.ctx.dir, "discarding checkpoints", () =>
       this.ctx.db.clear({ gte: checkpointStart(checkpointId + 1), lt: ALL_CHECKPOINTS_END }),
     );
     for (const id of newer) catalog.forget(id);
@@ -294,7 +194,7 @@ export class CheckpointStore {
     for (const manifest of this.ctx.catalog.manifests.get(checkpointId)?.values() ?? []) {
       ops.push({ type: "del", key: manifestKey(checkpointId, manifest.uid, manifest.shardIndex) });
     }
-    await this.io("dropping a savepoint", () => this.ctx.db.batch(ops));
+    await withIoErrors(this.ctx.dir, "dropping a savepoint", () => this.ctx.db.batch(ops));
     this.ctx.catalog.metadata.delete(checkpointId);
     this.ctx.catalog.manifests.delete(checkpointId);
     this.scheduleMaintenance();
@@ -313,7 +213,7 @@ export class CheckpointStore {
 
   /** The highest checkpoint id this store holds or is writing (0 when empty): a new checkpoint takes a higher one. */
   get lastCheckpointId(): number {
-    return Math.max(this.ctx.catalog.highestId(), ...this.pending.keys(), ...this.aborted, 0);
+    return Math.max(this.ctx.catalog.highestId(), this.writes.highestId);
   }
 
   /**
@@ -338,8 +238,10 @@ export class CheckpointStore {
 
   /**
    * The keyed state of operator `uid` at checkpoint `checkpointId` for key groups `range` (a
-   * shard's range at any parallelism), one entry per live (state, key). Errors (a checkpoint that
-   * is not completed, an unknown operator, damage) surface when iteration starts or meets them.
+   * shard's range at any parallelism), one entry per live (state, key), key group by key group.
+   * Errors (a checkpoint that is not completed, an unknown operator) surface when iteration
+   * starts; damage (CheckpointDamagedError) when the read meets it, possibly after some entries:
+   * the caller then drops what it restored and falls back (`latestUsable` finds damage first).
    */
   async *restoreKeyed(checkpointId: number, uid: string, range: KeyGroupRange): AsyncGenerator<KeyedStateEntry> {
     for await (const batch of this.restoreKeyedBatches(checkpointId, uid, range)) yield* batch;
@@ -426,17 +328,19 @@ export class CheckpointStore {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const pending of this.pending.values()) await Promise.allSettled(pending.writes);
+    await this.writes.settle();
     await this.maintenance;
     await this.ctx.db.close();
   }
 
-  private scheduleMaintenance(): void {
+  /** Queues a retention pass (and compaction, then another pass for what it replaced); one runs at a time. */
+  private scheduleMaintenance(compaction = true): void {
     const leased = () => this.leases.keys();
     this.maintenance = this.maintenance.then(async () => {
       if (this.closing) return;
       try {
         await collectGarbage(this.ctx, leased());
+        if (!compaction) return;
         const damage = await compact(this.ctx, leased(), () => this.closing);
         this.maintenanceErrors.push(...damage);
         await collectGarbage(this.ctx, leased());
@@ -465,27 +369,6 @@ export class CheckpointStore {
 
   private checkOpen(): void {
     if (this.closing) throw new StoreIoError(this.ctx.dir, "using the store", { cause: new Error("it is closed") });
-  }
-
-  private checkNewId(id: number): void {
-    if (!Number.isInteger(id) || id < 1 || id > MAX_CHECKPOINT_ID) {
-      throw new InvalidCheckpointRequestError(id, `checkpoint ids are integers in 1..${MAX_CHECKPOINT_ID}`);
-    }
-    let newest = 0;
-    for (const settled of this.ctx.catalog.settled) newest = Math.max(newest, settled);
-    if (id <= newest) throw new InvalidCheckpointRequestError(id, `checkpoint ${newest} is already completed`);
-  }
-
-  /** LevelDB's errors wrapped in StoreIoError naming the action; the store's own errors as they are. */
-  private async io<T>(action: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (String((error as { code?: unknown }).code).startsWith("LEVEL_")) {
-        throw new StoreIoError(this.ctx.dir, action, { cause: error });
-      }
-      throw error;
-    }
   }
 }
 

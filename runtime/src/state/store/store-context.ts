@@ -1,5 +1,6 @@
 import type { Level } from "level";
 import type { Catalog } from "./catalog.js";
+import { StoreIoError } from "./errors.js";
 
 /** The LevelDB handle of a store: binary keys and values. */
 export type StoreDb = Level<Buffer, Buffer>;
@@ -32,4 +33,15 @@ export function yieldToEventLoop(): Promise<void> {
 export function isUnreadable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return code === "LEVEL_CORRUPTION" || code === "LEVEL_IO_ERROR";
+}
+
+/** Runs a LevelDB action, turning LevelDB's errors into StoreIoError naming it; the store's own errors pass as they are. */
+export async function withIoErrors<T>(dir: string, action: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (String((error as { code?: unknown }).code).startsWith("LEVEL_"))
+      throw new StoreIoError(dir, action, { cause: error });
+    throw error;
+  }
 }
