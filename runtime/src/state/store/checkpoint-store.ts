@@ -27,8 +27,10 @@ import { type VerifyLevel, verifyCheckpoint } from "./verify.js";
 export interface CheckpointStoreOptions {
   /** Completed checkpoints (kind "checkpoint") kept; savepoints are kept besides. Default 3. */
   readonly retain?: number;
-  /** Entries per block of a key group. Default 1024. */
+  /** Most entries in a block of a key group. Default 1024. */
   readonly blockEntries?: number;
+  /** Bytes a block aims at (blocks of large values hold fewer entries). Default 256 KiB. */
+  readonly blockBytes?: number;
   /** Entries read from a snapshot between writes or yields to the event loop. Default 1000. */
   readonly chunkEntries?: number;
   /** A key group is compacted when its changes since its base reach this fraction of the base's bytes. Default 1. */
@@ -106,6 +108,7 @@ export class CheckpointStore {
         options: {
           retain: positive(options.retain ?? 3, "retain"),
           blockEntries: positive(options.blockEntries ?? 1024, "blockEntries"),
+          blockBytes: positive(options.blockBytes ?? 256 * 1024, "blockBytes"),
           chunkEntries: positive(options.chunkEntries ?? 1000, "chunkEntries"),
           compactionRatio: options.compactionRatio ?? 1,
           maxChainLength: positive(options.maxChainLength ?? 32, "maxChainLength"),
@@ -335,7 +338,7 @@ export class CheckpointStore {
 
   /** Queues a retention pass (and compaction, then another pass for what it replaced); one runs at a time. */
   private scheduleMaintenance(compaction = true): void {
-    const leased = () => this.leases.keys();
+    const leased = () => [...this.leases.keys()];
     this.maintenance = this.maintenance.then(async () => {
       if (this.closing) return;
       try {

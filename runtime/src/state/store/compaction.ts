@@ -1,9 +1,10 @@
+import { BlockBuffer, BlockSizer } from "./block-buffer.js";
 import type { Group } from "./catalog.js";
 import type { CheckpointDamagedError } from "./errors.js";
 import { readKeyedBatches } from "./keyed-reader.js";
 import { blockRange, groupKey, KIND_BASE } from "./keys.js";
 import { retainedIds } from "./retention.js";
-import { BlockBuffer, groupPut } from "./snapshot-writer.js";
+import { groupPut } from "./snapshot-writer.js";
 import { type BatchOp, type StoreContext, yieldToEventLoop } from "./store-context.js";
 
 /**
@@ -68,12 +69,13 @@ async function writeBase(ctx: StoreContext, id: number, uid: string, keyGroup: n
   };
   await ctx.db.batch([groupPut(started)]);
   const buffer = new BlockBuffer();
+  const sizer = new BlockSizer(ctx.options.blockEntries, ctx.options.blockBytes);
   let ops: BatchOp[] = [];
   try {
     for await (const batch of readKeyedBatches(ctx, id, uid, { start: keyGroup, end: keyGroup }, false)) {
       for (const entry of batch) {
         buffer.push(entry.state, entry.key, entry.value);
-        if (buffer.size >= ctx.options.blockEntries) ops.push(buffer.flush({ id, uid }, keyGroup, KIND_BASE));
+        if (buffer.size >= sizer.limit) ops.push(buffer.flush({ id, uid }, keyGroup, sizer, KIND_BASE));
       }
       if (ops.length > 0) {
         await ctx.db.batch(ops);
@@ -88,7 +90,7 @@ async function writeBase(ctx: StoreContext, id: number, uid: string, keyGroup: n
     await ctx.db.del(groupKey(id, uid, keyGroup, KIND_BASE));
     throw error;
   }
-  if (buffer.size > 0) ops.push(buffer.flush({ id, uid }, keyGroup, KIND_BASE));
+  if (buffer.size > 0) ops.push(buffer.flush({ id, uid }, keyGroup, sizer, KIND_BASE));
   const base: Group = { ...started, blocks: buffer.seq, entries: buffer.entries, bytes: buffer.bytes, complete: true };
   ops.push(groupPut(base));
   await ctx.db.batch(ops);

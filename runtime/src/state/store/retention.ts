@@ -45,7 +45,7 @@ export function neededGroups(catalog: Catalog, retained: Iterable<number>): Set<
  * Records of checkpoints still being written are never touched. Cost: the number of records and
  * blocks deleted, plus a walk of the catalog.
  */
-export async function collectGarbage(ctx: StoreContext, leased: Iterable<number>): Promise<void> {
+export async function collectGarbage(ctx: StoreContext, leased: readonly number[]): Promise<void> {
   const { catalog, db } = ctx;
   const retained = retainedIds(catalog, ctx.options.retain, leased);
   const dropped = [...catalog.metadata.keys()].filter((id) => !retained.has(id));
@@ -64,7 +64,11 @@ export async function collectGarbage(ctx: StoreContext, leased: Iterable<number>
     }
   }
 
-  const needed = neededGroups(catalog, retained);
+  // Decided in one synchronous step, from the catalog as it is now: a checkpoint that completed
+  // while the batch above was written is retained and its records needed. What is unneeded now
+  // stays so, since a checkpoint completing later builds only on what the newest retained one reads.
+  const retainedNow = retainedIds(catalog, ctx.options.retain, leased);
+  const needed = neededGroups(catalog, retainedNow);
   const unneeded = [...catalog.allGroups()].filter(
     (group) => catalog.settled.has(group.id) && group.complete && !needed.has(group),
   );
@@ -73,7 +77,7 @@ export async function collectGarbage(ctx: StoreContext, leased: Iterable<number>
   const holding = new Set<number>();
   for (const group of catalog.allGroups()) holding.add(group.id);
   for (const id of [...catalog.settled]) {
-    if (retained.has(id) || catalog.metadata.has(id) || holding.has(id)) continue;
+    if (retainedNow.has(id) || catalog.metadata.has(id) || holding.has(id)) continue;
     await db.clear({ gte: checkpointStart(id), lt: checkpointEnd(id) });
     catalog.forget(id);
   }

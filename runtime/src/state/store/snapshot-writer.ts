@@ -1,9 +1,10 @@
-import { encodeEntryBlock, encodeStoreRecord } from "../../codec/store-codec.js";
+import { encodeStoreRecord } from "../../codec/store-codec.js";
 import type { KeyGroupRange } from "../../partition/key-groups.js";
-import { DELETED, type KeyedStateEntry, type OperatorListState } from "../snapshot.js";
+import type { KeyedStateEntry, OperatorListState } from "../snapshot.js";
+import { BlockBuffer, BlockSizer } from "./block-buffer.js";
 import type { Group } from "./catalog.js";
 import { CheckpointAbortedError, KeyGroupOutOfRangeError } from "./errors.js";
-import { blockKey, type GroupKind, groupKey, manifestKey } from "./keys.js";
+import { groupKey, manifestKey } from "./keys.js";
 import type { ShardManifest } from "./records.js";
 import { type BatchOp, type StoreContext, yieldToEventLoop } from "./store-context.js";
 
@@ -24,7 +25,8 @@ export interface WrittenShard {
 }
 
 /**
- * Writes one shard's keyed entries as blocks per key group (at most `blockEntries` entries each)
+ * Writes one shard's keyed entries as blocks per key group (of about `blockBytes`, at most
+ * `blockEntries` entries each)
  * and, in the last batch, a record per key group of its range and the shard's manifest. Reads the
  * entries in chunks of `chunkEntries`, writing or yielding to the event loop between chunks, so
  * the shard keeps processing. `stopped` is asked between chunks; when it says so the write
@@ -34,12 +36,18 @@ export interface WrittenShard {
  * of entries in the snapshot, which for an incremental snapshot is the number of changes.
  */
 export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: () => boolean): Promise<WrittenShard> {
-  const { blockEntries, chunkEntries } = ctx.options;
+  const { chunkEntries } = ctx.options;
+  const sizer = new BlockSizer(ctx.options.blockEntries, ctx.options.blockBytes);
   const { start, end } = write.keyGroups;
   const buffers: (BlockBuffer | undefined)[] = new Array(end - start + 1);
   let ops: BatchOp[] = [];
+  let opsEntries = 0;
   let inChunk = 0;
 
+  const flush = (buffer: BlockBuffer, keyGroup: number): void => {
+    opsEntries += buffer.size;
+    ops.push(buffer.flush(write, keyGroup, sizer));
+  };
   const add = (entry: KeyedStateEntry): void => {
     const keyGroup = entry.keyGroup;
     if (!Number.isInteger(keyGroup) || keyGroup < start || keyGroup > end) {
@@ -48,13 +56,15 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
     let buffer = buffers[keyGroup - start];
     if (buffer === undefined) buffers[keyGroup - start] = buffer = new BlockBuffer();
     buffer.add(entry);
-    if (buffer.size >= blockEntries) ops.push(buffer.flush(write, keyGroup));
+    if (buffer.size >= sizer.limit) flush(buffer, keyGroup);
   };
+  /** Writes what is encoded, or lets the event loop run; then stops if the checkpoint was aborted. */
   const endChunk = async (): Promise<void> => {
     inChunk = 0;
     if (ops.length > 0) {
       const batch = ops;
       ops = [];
+      opsEntries = 0;
       await ctx.db.batch(batch);
     } else {
       await yieldToEventLoop();
@@ -74,6 +84,12 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
       if (++inChunk === chunkEntries) await endChunk();
     }
   }
+  // The key groups' last blocks, still a chunk of entries per batch.
+  for (let keyGroup = start; keyGroup <= end; keyGroup++) {
+    const buffer = buffers[keyGroup - start];
+    if (buffer !== undefined && buffer.size > 0) flush(buffer, keyGroup);
+    if (opsEntries >= chunkEntries) await endChunk();
+  }
 
   const groups: Group[] = [];
   let entries = 0;
@@ -81,7 +97,6 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
   let blocks = 0;
   for (let keyGroup = start; keyGroup <= end; keyGroup++) {
     const buffer = buffers[keyGroup - start];
-    if (buffer !== undefined && buffer.size > 0) ops.push(buffer.flush(write, keyGroup));
     const group: Group = {
       id: write.id,
       uid: write.uid,
@@ -115,7 +130,7 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
     key: manifestKey(write.id, write.uid, write.shardIndex),
     value: encodeStoreRecord(manifest),
   });
-  if (stopped()) throw new CheckpointAbortedError(write.id);
+  // The manifest goes in the last batch: a shard's snapshot is whole once its manifest is there.
   await ctx.db.batch(ops);
   return { manifest, groups };
 }
@@ -135,67 +150,4 @@ export function groupPut(group: Group): BatchOp {
     key: groupKey(group.id, group.uid, group.keyGroup, group.kind),
     value: encodeStoreRecord(record),
   };
-}
-
-/**
- * Entries of one key group waiting to become a block: columns, and state names numbered per
- * block so a block decodes on its own.
- */
-export class BlockBuffer {
-  seq = 0;
-  entries = 0;
-  bytes = 0;
-  private states: string[] = [];
-  private stateIds = new Map<string, number>();
-  private stateIndex: number[] = [];
-  private keys: unknown[] = [];
-  private values: unknown[] = [];
-  private deleted: number[] = [];
-
-  get size(): number {
-    return this.keys.length;
-  }
-
-  add(entry: KeyedStateEntry): void {
-    this.push(entry.state, entry.key, entry.value);
-  }
-
-  push(state: string, key: unknown, value: unknown): void {
-    let stateId = this.stateIds.get(state);
-    if (stateId === undefined) {
-      stateId = this.states.length;
-      this.states.push(state);
-      this.stateIds.set(state, stateId);
-    }
-    this.stateIndex.push(stateId);
-    this.keys.push(key);
-    if (value === DELETED) {
-      this.deleted.push(this.values.length);
-      this.values.push(null);
-    } else {
-      this.values.push(value);
-    }
-  }
-
-  /** The put of this buffer as block `seq` of its key group; the buffer starts the next block. */
-  flush(at: { id: number; uid: string }, keyGroup: number, kind: GroupKind = 0): BatchOp {
-    const value = encodeEntryBlock({
-      states: this.states,
-      stateIndex: this.stateIndex,
-      keys: this.keys,
-      values: this.values,
-      deleted: this.deleted,
-    });
-    const op: BatchOp = { type: "put", key: blockKey(at.id, at.uid, keyGroup, kind, this.seq), value };
-    this.seq++;
-    this.entries += this.keys.length;
-    this.bytes += value.byteLength;
-    this.states = [];
-    this.stateIds = new Map();
-    this.stateIndex = [];
-    this.keys = [];
-    this.values = [];
-    this.deleted = [];
-    return op;
-  }
 }

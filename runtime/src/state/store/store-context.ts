@@ -11,6 +11,7 @@ export type BatchOp = { type: "put"; key: Buffer; value: Buffer } | { type: "del
 export interface ResolvedStoreOptions {
   readonly retain: number;
   readonly blockEntries: number;
+  readonly blockBytes: number;
   readonly chunkEntries: number;
   readonly compactionRatio: number;
   readonly maxChainLength: number;
