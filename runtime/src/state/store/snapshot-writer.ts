@@ -26,10 +26,9 @@ export interface WrittenShard {
 
 /**
  * Writes one shard's keyed entries as blocks per key group (of about `blockBytes`, at most
- * `blockEntries` entries each)
- * and, in the last batch, a record per key group of its range and the shard's manifest. Reads the
- * entries in chunks of `chunkEntries`, writing or yielding to the event loop between chunks, so
- * the shard keeps processing. `stopped` is asked between chunks; when it says so the write
+ * `blockEntries` entries each) and, in the last batch, a record per key group of its range and
+ * the shard's manifest. Reads the entries in chunks of `chunkEntries`, writing or yielding to the
+ * event loop between chunks, so the shard keeps processing. `stopped` is asked between chunks; when it says so the write
  * throws CheckpointAbortedError (what it wrote is removed with the checkpoint's range).
  *
  * Cost: one msgpackr call per block and one LevelDB batch per chunk, so it grows with the number
