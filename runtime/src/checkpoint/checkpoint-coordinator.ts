@@ -43,6 +43,8 @@ interface Pending {
   readonly savepoint: boolean;
   reports: number;
   readonly writes: Array<Promise<void>>;
+  /** Operators that wrote a snapshot. */
+  readonly uids: Set<string>;
   readonly cancelTimeout: () => void;
   settle?: (metadata: CheckpointMetadata | undefined, error?: unknown) => void;
 }
@@ -105,7 +107,10 @@ export class CheckpointCoordinator {
       return;
     }
     for (const snapshot of report.snapshots) {
-      pending.writes.push(this.options.storage.writeSnapshot(report.checkpointId, report.shardIndex, snapshot));
+      pending.uids.add(snapshot.uid);
+      pending.writes.push(
+        this.options.storage.writeSnapshot(report.checkpointId, report.shardIndex, snapshot).then(() => {}),
+      );
     }
     pending.reports++;
     if (pending.reports === this.options.shards) void this.finish(pending);
@@ -163,6 +168,7 @@ export class CheckpointCoordinator {
       savepoint,
       reports: 0,
       writes: [],
+      uids: new Set(),
       cancelTimeout: this.options.clock.schedule(this.options.timeoutMs ?? 60_000, () => {
         void this.abort(
           pending,
@@ -204,13 +210,19 @@ export class CheckpointCoordinator {
   private readonly completing = new Set<Promise<void>>();
 
   private async complete(pending: Pending): Promise<void> {
+    // Operators that wrote state (stateless ones report nothing and are left out).
+    const operators: Record<string, CheckpointMetadata["operators"][string]> = {};
+    for (const uid of pending.uids) {
+      const info = this.options.operators[uid];
+      if (info !== undefined) operators[uid] = info;
+    }
     const metadata: CheckpointMetadata = {
       id: pending.id,
       kind: pending.savepoint ? "savepoint" : "checkpoint",
       timestamp: pending.timestamp,
       jobName: this.options.jobName,
       maxParallelism: this.options.maxParallelism,
-      operators: this.options.operators,
+      operators,
       format: 1,
     };
     try {

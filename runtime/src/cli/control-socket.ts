@@ -46,7 +46,9 @@ export async function serveControl(
       handle(request).then(
         (response) => socket.end(`${JSON.stringify(response)}\n`),
         (error: unknown) =>
-          socket.end(`${JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) })}\n`),
+          socket.end(
+            `${JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) })}\n`,
+          ),
       );
     });
     socket.on("error", () => {});

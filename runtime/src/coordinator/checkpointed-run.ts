@@ -65,7 +65,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       return savepoint;
     },
   });
-  let from = options.from ?? (await options.storage.latestCompleted());
+  let from = options.from ?? (await latest(options.storage, log));
   for (;;) {
     if (options.signal?.aborted) return CANCELLED_OUTCOME;
     let coordinator: CheckpointCoordinator | undefined;
@@ -163,11 +163,22 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
         error: { ...outcome.error, message: `${outcome.error.message} (not restarted: ${decision.why})` },
       };
     }
-    from = (await options.storage.latestCompleted()) ?? options.from;
+    from = (await latest(options.storage, log)) ?? options.from;
     log(
       `job failed (${outcome.error.message}); restarting in ${decision.delayMs} ms from ` +
         (from === undefined ? "the beginning" : `${from.kind} ${from.id}`),
     );
     await options.clock.sleep(decision.delayMs);
   }
+}
+
+/** The checkpoint to restore: the newest usable one, reporting (by name) any damaged one passed over. */
+async function latest(
+  storage: CheckpointStorage,
+  log: (message: string) => void,
+): Promise<CheckpointMetadata | undefined> {
+  if (storage.latestUsable === undefined) return storage.latestCompleted();
+  const { checkpoint, damage } = await storage.latestUsable();
+  for (const error of damage) log(`skipping a damaged checkpoint: ${error.message}`);
+  return checkpoint;
 }

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { SeededRandom } from "@keyflow/functions-sdk";
 import { execute, MemoryCheckpointStorage } from "../../src/index.js";
+import { CheckpointStore } from "../../src/state/store/checkpoint-store.js";
 import { chaosJob, EVENTS, expected, type Total, totals, type WindowCount, windows } from "../fixtures/chaos-job.js";
 
 const byKey = (a: Total, b: Total) => a.key.localeCompare(b.key);
@@ -37,4 +41,35 @@ describe("exactly-once state under failures", () => {
       assert.deepEqual([...result.get(windows)].sort(byWindow), [...truth.windows].sort(byWindow));
     });
   }
+});
+
+describe("exactly-once state with checkpoints in LevelDB", () => {
+  it("a run that crashes at random records restores from the LevelDB store and ends with the failure-free results", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kf-eo-"));
+    const store = await CheckpointStore.open(dir);
+    try {
+      const random = new SeededRandom(11);
+      const failAt = new Set(Array.from({ length: 4 }, () => random.nextInt(EVENTS)));
+      const failed = new Set<number>();
+      const restored: string[] = [];
+      const result = await execute(chaosJob(failAt, failed, 3), {
+        workers: 0,
+        batchSize: 200,
+        checkpoints: { intervalMs: 10, storage: store },
+        restartStrategy: { kind: "fixedDelay", attempts: 10, delayMs: 0 },
+        log: (line) => {
+          if (line.startsWith("restoring")) restored.push(line);
+        },
+      });
+      assert.deepEqual(failed, failAt);
+      assert.ok(restored.length > 0, "at least one restart restored a checkpoint from LevelDB");
+      const truth = expected();
+      assert.deepEqual([...result.get(totals)].sort(byKey), [...truth.totals].sort(byKey));
+      assert.deepEqual([...result.get(windows)].sort(byWindow), [...truth.windows].sort(byWindow));
+      assert.ok(store.latestCompleted() !== undefined);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
