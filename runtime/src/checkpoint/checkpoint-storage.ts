@@ -18,6 +18,8 @@ export interface CheckpointStorage {
    * the damage found (each error names its checkpoint). Storages that cannot be damaged omit it.
    */
   latestUsable?(): Promise<{ checkpoint: CheckpointMetadata | undefined; damage: readonly Error[] }>;
+  /** The highest checkpoint id it holds or writes: new checkpoints take higher ones. */
+  readonly lastCheckpointId?: number;
   /** The newest completed checkpoint, or undefined. */
   latestCompleted(): CheckpointMetadata | undefined | Promise<CheckpointMetadata | undefined>;
   restoreKeyed(checkpointId: number, uid: string, range: KeyGroupRange): AsyncIterable<KeyedStateEntry>;

@@ -2,7 +2,9 @@
 import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { runNode } from "../cluster/static-node.js";
-import { execute } from "../embedded/execute.js";
+import { CheckpointStore } from "../state/store/checkpoint-store.js";
+import { sendControl } from "./control-socket.js";
+import { type RunCommandOptions, runCommand } from "./run-command.js";
 
 /**
  * The `keyflow` command. Errors are printed as one line naming the problem (set KEYFLOW_DEBUG=1
@@ -21,39 +23,53 @@ program
   .option("-w, --workers <n>", "worker threads (0 runs on the main thread; default: one per core)", nonNegativeInt)
   .option("--batch-size <n>", "records per channel batch", positiveInt, 1000)
   .option("--buffer-timeout <ms>", "longest a partial batch waits", nonNegativeInt, 10)
-  .action(
-    async (
-      module: string,
-      options: { parallelism?: number; workers?: number; batchSize: number; bufferTimeout: number },
-    ) => {
-      const controller = new AbortController();
-      const onSignal = () => {
-        console.error("keyflow: cancelling the job…");
-        controller.abort();
-      };
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
-      try {
-        const result = await execute(module, {
-          ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
-          ...(options.workers === undefined ? {} : { workers: options.workers }),
-          batchSize: options.batchSize,
-          bufferTimeoutMs: options.bufferTimeout,
-          signal: controller.signal,
-        });
-        console.error(`keyflow: job "${result.jobName}" finished in ${(result.durationMs / 1000).toFixed(2)} s`);
-      } catch (error) {
-        if ((error as { code?: string }).code === "JOB_CANCELLED") {
-          console.error("keyflow: job cancelled");
-          return;
-        }
-        throw error;
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+  .option("--state-dir <dir>", "take checkpoints into this LevelDB folder and resume from it after a crash")
+  .option("--checkpoint-interval <ms>", "time between checkpoints (with --state-dir)", positiveInt, 1_000)
+  .option("--from-savepoint <dir>", "start from a savepoint exported by `keyflow savepoint --target`")
+  .option("--allow-non-restored-state", "drop savepoint state of operators the job no longer has")
+  .option("--results <file>", "write the collect sinks' records as JSON when the job ends")
+  .action((module: string, options: RunCommandOptions) => runCommand(module, options));
+
+program
+  .command("savepoint")
+  .description("take a savepoint of the job running with this state folder (and stop it with --stop)")
+  .argument("<state-dir>", "the --state-dir of the running job")
+  .option("--stop", "stop the job once the savepoint is complete")
+  .option("--target <dir>", "also export the savepoint, self-contained, into this folder (for --from-savepoint)")
+  .action(async (stateDir: string, options: { stop?: boolean; target?: string }) => {
+    const response = await sendControl(stateDir, {
+      command: options.stop === true ? "stop-with-savepoint" : "savepoint",
+      ...(options.target === undefined ? {} : { target: options.target }),
+    });
+    if (!response.ok) throw new Error(response.error);
+    console.log(
+      `savepoint ${response.savepointId} complete${response.path === undefined ? "" : `, exported to ${response.path}`}`,
+    );
+  });
+
+program
+  .command("checkpoints")
+  .description(
+    "list the completed checkpoints and savepoints of a state folder (or an exported savepoint), and what one holds",
+  )
+  .argument("<dir>", "a --state-dir, or a folder written by `keyflow savepoint --target`")
+  .option("--id <n>", "describe this checkpoint (default: the newest)", positiveInt)
+  .action(async (dir: string, options: { id?: number }) => {
+    const store = await CheckpointStore.open(dir);
+    try {
+      const completed = store.completed();
+      if (completed.length === 0) {
+        console.log(`${dir}: no completed checkpoint`);
+        return;
       }
-    },
-  );
+      for (const c of completed)
+        console.log(`${c.kind} ${c.id}  ${new Date(c.timestamp).toISOString()}  job "${c.jobName}"`);
+      const description = await store.describe(options.id ?? (completed[0] as { id: number }).id);
+      console.log(JSON.stringify(description, null, 2));
+    } finally {
+      await store.close();
+    }
+  });
 
 program
   .command("node")

@@ -21,8 +21,10 @@ export interface CheckpointedRunOptions {
   readonly checkpoints: CheckpointingOptions;
   readonly storage: CheckpointStorage;
   readonly restart: RestartStrategy;
-  /** Start from this checkpoint or savepoint instead of the storage's latest. */
+  /** Start from this checkpoint or savepoint instead of the storage's latest (of `fromStorage` when given). */
   readonly from?: CheckpointMetadata;
+  /** Where `from` is stored, when not in `storage` (an exported savepoint's own store). */
+  readonly fromStorage?: CheckpointStorage;
   readonly allowNonRestoredState?: boolean;
   readonly signal?: AbortSignal;
   readonly log?: (message: string) => void;
@@ -66,6 +68,8 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
     },
   });
   let from = options.from ?? (await latest(options.storage, log));
+  // `from` is read from its own store until this run has completed a checkpoint of its own.
+  let fromStorage = options.from !== undefined ? (options.fromStorage ?? options.storage) : options.storage;
   for (;;) {
     if (options.signal?.aborted) return CANCELLED_OUTCOME;
     let coordinator: CheckpointCoordinator | undefined;
@@ -83,7 +87,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       // Restore first: source shards take their splits when the host makes their readers.
       if (from !== undefined) {
         const plan = buildExecutionPlan(graph, options.planOptions);
-        restore = await CheckpointRestore.load(options.storage, from, plan, uidOf, options.allowNonRestoredState);
+        restore = await CheckpointRestore.load(fromStorage, from, plan, uidOf, options.allowNonRestoredState);
         log(`restoring from ${from.kind} ${from.id}`);
       }
       host = new ShardHost({
@@ -106,7 +110,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
           operators[uidOf(node.id)] = { parallelism: vertex.parallelism, maxParallelism, shards: vertex.parallelism };
         }
       }
-      nextId = Math.max(nextId, (from?.id ?? 0) + 1);
+      nextId = Math.max(nextId, (from?.id ?? 0) + 1, (options.storage.lastCheckpointId ?? 0) + 1);
       coordinator = new CheckpointCoordinator({
         ...options.checkpoints,
         storage: options.storage,
@@ -163,7 +167,9 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
         error: { ...outcome.error, message: `${outcome.error.message} (not restarted: ${decision.why})` },
       };
     }
-    from = (await latest(options.storage, log)) ?? options.from;
+    const own = await latest(options.storage, log);
+    from = own ?? options.from;
+    if (own !== undefined) fromStorage = options.storage;
     log(
       `job failed (${outcome.error.message}); restarting in ${decision.delayMs} ms from ` +
         (from === undefined ? "the beginning" : `${from.kind} ${from.id}`),

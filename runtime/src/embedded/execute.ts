@@ -44,8 +44,13 @@ export interface ExecuteOptions {
   readonly onCoordinator?: (coordinator: CheckpointCoordinator) => void;
   /** With checkpoints: called once with the job's controls (savepoint, stop-with-savepoint). */
   readonly onControl?: (control: JobControl) => void;
-  /** With checkpoints: start from this savepoint or checkpoint of `checkpoints.storage`. */
-  readonly fromSavepoint?: CheckpointMetadata;
+  /**
+   * With checkpoints: start from this savepoint or checkpoint — of `checkpoints.storage`, or of
+   * its own storage (an exported savepoint).
+   */
+  readonly fromSavepoint?:
+    | CheckpointMetadata
+    | { readonly storage: CheckpointStorage; readonly checkpoint: CheckpointMetadata };
   /** With `fromSavepoint`: drop state of operators the job no longer has instead of failing. */
   readonly allowNonRestoredState?: boolean;
   /** Where the runtime says what it does (checkpoints, restarts). */
@@ -100,7 +105,7 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.onCoordinator === undefined ? {} : { onCoordinator: options.onCoordinator }),
       ...(options.onControl === undefined ? {} : { onControl: options.onControl }),
-      ...(options.fromSavepoint === undefined ? {} : { from: options.fromSavepoint }),
+      ...fromOption(options.fromSavepoint),
       ...(options.allowNonRestoredState === undefined ? {} : { allowNonRestoredState: options.allowNonRestoredState }),
     });
     if (ended.kind === "stopped") {
@@ -146,4 +151,13 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
     throw new JobFailedError(definition.name, outcome.error);
   }
   return results.toResult(definition.name, performance.now() - started, savepoint);
+}
+
+function fromOption(from: ExecuteOptions["fromSavepoint"]): {
+  from?: CheckpointMetadata;
+  fromStorage?: CheckpointStorage;
+} {
+  if (from === undefined) return {};
+  if ("checkpoint" in from) return { from: from.checkpoint, fromStorage: from.storage };
+  return { from };
 }

@@ -1,0 +1,109 @@
+import { writeFile } from "node:fs/promises";
+import type { JobControl } from "../coordinator/checkpointed-run.js";
+import { execute } from "../embedded/execute.js";
+import type { JobResult } from "../embedded/job-result.js";
+import { CheckpointStore } from "../state/store/checkpoint-store.js";
+import { type ControlResponse, serveControl } from "./control-socket.js";
+
+export interface RunCommandOptions {
+  readonly parallelism?: number;
+  readonly workers?: number;
+  readonly batchSize: number;
+  readonly bufferTimeout: number;
+  /** A LevelDB folder for checkpoints: the job checkpoints into it and resumes from it after a crash. */
+  readonly stateDir?: string;
+  readonly checkpointInterval: number;
+  /** An exported savepoint folder to start from. */
+  readonly fromSavepoint?: string;
+  readonly allowNonRestoredState?: boolean;
+  /** Write the collect sinks' records as JSON here when the job ends. */
+  readonly results?: string;
+}
+
+/**
+ * `keyflow run`: a job embedded in this process. With `--state-dir` it takes checkpoints into
+ * that LevelDB folder, restarts from the latest completed one when it fails, resumes from it
+ * when started again after being killed, and answers `keyflow savepoint` on the folder's socket.
+ */
+export async function runCommand(module: string, options: RunCommandOptions): Promise<void> {
+  const controller = new AbortController();
+  const onSignal = () => {
+    console.error("keyflow: cancelling the job…");
+    controller.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    let result: JobResult;
+    if (options.stateDir === undefined) {
+      if (options.fromSavepoint !== undefined) throw new Error("--from-savepoint needs --state-dir");
+      result = await execute(module, {
+        ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
+        ...(options.workers === undefined ? {} : { workers: options.workers }),
+        batchSize: options.batchSize,
+        bufferTimeoutMs: options.bufferTimeout,
+        signal: controller.signal,
+      });
+    } else {
+      if (options.workers !== undefined && options.workers > 0) {
+        throw new Error("--state-dir runs the job on the main thread for now: leave out --workers (or pass 0)");
+      }
+      const store = await CheckpointStore.open(options.stateDir);
+      closers.push(() => store.close());
+      let savepointStore: CheckpointStore | undefined;
+      if (options.fromSavepoint !== undefined) {
+        savepointStore = await CheckpointStore.open(options.fromSavepoint);
+        closers.push(() => (savepointStore as CheckpointStore).close());
+      }
+      const savepoint = savepointStore?.latestCompleted();
+      if (savepointStore !== undefined && savepoint === undefined) {
+        throw new Error(`${options.fromSavepoint} holds no completed savepoint`);
+      }
+      let control: JobControl | undefined;
+      const server = await serveControl(options.stateDir, async (request): Promise<ControlResponse> => {
+        if (control === undefined) return { ok: false, error: "the job has not started yet" };
+        const taken =
+          request.command === "stop-with-savepoint" ? await control.stopWithSavepoint() : await control.savepoint();
+        if (request.target !== undefined) await store.exportSavepoint(taken.id, request.target);
+        return { ok: true, savepointId: taken.id, path: request.target };
+      });
+      closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+      result = await execute(module, {
+        ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
+        workers: 0,
+        batchSize: options.batchSize,
+        bufferTimeoutMs: options.bufferTimeout,
+        signal: controller.signal,
+        checkpoints: { intervalMs: options.checkpointInterval, storage: store },
+        ...(savepoint === undefined || savepointStore === undefined
+          ? {}
+          : { fromSavepoint: { storage: savepointStore, checkpoint: savepoint } }),
+        ...(options.allowNonRestoredState === true ? { allowNonRestoredState: true } : {}),
+        onControl: (c) => {
+          control = c;
+        },
+        log: (line) => {
+          if (process.env.KEYFLOW_VERBOSE !== undefined || !/^checkpoint \d+ complete$/.test(line)) {
+            console.error(`keyflow: ${line}`);
+          }
+        },
+      });
+    }
+    if (options.results !== undefined) {
+      await writeFile(options.results, JSON.stringify(Object.fromEntries(result.collected)));
+    }
+    const stopped = result.savepoint === undefined ? "" : ` (stopped with savepoint ${result.savepoint.id})`;
+    console.error(`keyflow: job "${result.jobName}" finished in ${(result.durationMs / 1000).toFixed(2)} s${stopped}`);
+  } catch (error) {
+    if ((error as { code?: string }).code === "JOB_CANCELLED") {
+      console.error("keyflow: job cancelled");
+      return;
+    }
+    throw error;
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
