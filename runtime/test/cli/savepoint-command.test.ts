@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { expected, type Total, type WindowCount } from "../fixtures/chaos-job.js";
+import { exitWithin, killAll, spawnKeyflow } from "./keyflow-process.js";
+
+const JOB = fileURLToPath(new URL("../fixtures/chaos-cli-job.js", import.meta.url));
+const byKey = (a: Total, b: Total) => a.key.localeCompare(b.key);
+const byWindow = (a: WindowCount, b: WindowCount) => a.key.localeCompare(b.key) || a.end - b.end;
+
+describe("keyflow savepoint", () => {
+  after(killAll);
+
+  it("stops a running job with a savepoint exported to a folder, which a run at another parallelism resumes from", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kf-savepoint-"));
+    try {
+      const first = spawnKeyflow(["run", JOB, "--state-dir", join(dir, "a"), "--results", join(dir, "first.json")]);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const savepoint = spawnKeyflow(["savepoint", join(dir, "a"), "--stop", "--target", join(dir, "sp")]);
+      assert.equal((await exitWithin(savepoint, 20_000)).code, 0, savepoint.stderr());
+      assert.match(savepoint.stdout(), /savepoint \d+ complete, exported to .*sp/);
+      assert.equal((await exitWithin(first, 20_000)).code, 0, first.stderr());
+      assert.match(first.stderr(), /finished in .* \(stopped with savepoint \d+\)/);
+
+      const list = spawnKeyflow(["checkpoints", join(dir, "sp")]);
+      assert.equal((await exitWithin(list, 20_000)).code, 0, list.stderr());
+      assert.match(list.stdout(), /^savepoint \d+ {2}\S+ {2}job "chaos"/m);
+      assert.match(list.stdout(), /"totals"/, "it lists the keyed operator's state");
+
+      const second = spawnKeyflow([
+        ...["run", JOB, "--state-dir", join(dir, "b"), "--from-savepoint", join(dir, "sp")],
+        ...["--parallelism", "4", "--results", join(dir, "second.json")],
+      ]);
+      assert.equal((await exitWithin(second, 60_000)).code, 0, second.stderr());
+      const read = async (file: string) =>
+        JSON.parse(await readFile(join(dir, file), "utf8")) as { totals?: Total[]; windows?: WindowCount[] };
+      const [a, b] = [await read("first.json"), await read("second.json")];
+      const truth = expected();
+      assert.deepEqual([...(b.totals ?? [])].sort(byKey), [...truth.totals].sort(byKey));
+      // Windows committed up to the savepoint by the first run, and after it by the second. The second
+      // commits again what the savepoint pre-committed (it cannot know the first run did): the same
+      // windows with the same counts, so the union by window is exact.
+      const union = new Map<string, WindowCount>();
+      for (const w of [...(a.windows ?? []), ...(b.windows ?? [])]) {
+        const id = `${w.key}@${w.end}`;
+        const before = union.get(id);
+        if (before !== undefined)
+          assert.equal(before.count, w.count, `window ${id} committed twice with different counts`);
+        union.set(id, w);
+      }
+      assert.ok((a.windows ?? []).length > 0 && (b.windows ?? []).length > 0, "both runs fired windows");
+      assert.deepEqual([...union.values()].sort(byWindow), [...truth.windows].sort(byWindow));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("says clearly when no job runs with the folder", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kf-savepoint-none-"));
+    try {
+      const savepoint = spawnKeyflow(["savepoint", dir]);
+      assert.equal((await exitWithin(savepoint, 10_000)).code, 1);
+      assert.match(
+        savepoint.stderr(),
+        /keyflow: no job is running with state folder .* \(nothing listens on .*control\.sock\)/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
