@@ -221,6 +221,7 @@ export class TrackedRead<V> {
     if (this.released) return;
     this.released = true;
     this.preserved.clear();
+    this.seen.clear();
     this.tracker.release(this);
   }
 
