@@ -26,8 +26,8 @@ interface Sealed {
  *   `complete(n)` forgets the sets sealed at or before n.
  * - Copy-on-write: `mark` is O(1). While a snapshot is being read, the structure calls `change`
  *   before it changes a key and `preserve` before it hands out a value that may be changed in
- *   place; the first such call for a key the snapshot wants and has not read yet keeps a copy of
- *   that one value (or ABSENT), so the snapshot yields exactly the values at its mark.
+ *   place; the first such call for a key the snapshot covers keeps a copy of that one value (or
+ *   ABSENT), so the snapshot yields exactly the values at its mark.
  *
  * Values of keys that did not change are yielded live: a reader encodes what it reads before the
  * shard processes again (the checkpoint store does, chunk by chunk), which is what keeps a full
@@ -143,15 +143,22 @@ function mergeSealed(sealed: readonly Sealed[]): Sealed {
   return { checkpointId: (sealed[sealed.length - 1] as Sealed).checkpointId, keys };
 }
 
+/** A preserved value that was read already: the key needs no further copy for this read. */
+const READ = Symbol("read");
+
 /**
  * One snapshot's view of one structure: its keys with their values at the mark, read once (in as
  * many steps as the reader likes, with processing in between), then released.
+ *
+ * Which keys: an incremental read goes through its sealed change sets (a key in several sets is
+ * read from the last); a full read takes the live keys when reading starts (an array, much
+ * cheaper than a set of read keys), plus keys deleted between the mark and then. Until released,
+ * the first change of any key the read covers preserves its value, read or not: a copy per key
+ * changed while the snapshot is written, no bookkeeping per key read.
  */
 export class TrackedRead<V> {
-  /** Values at the mark of keys changed since, not yet read. */
-  private readonly preserved = new Map<unknown, V | Absent>();
-  /** Keys already read (or skipped): changes to them need no copy. */
-  private readonly seen = new Set<unknown>();
+  /** Values at the mark of keys changed since (ABSENT: the key had none); READ once yielded. */
+  private readonly preserved = new Map<unknown, V | Absent | typeof READ>();
   private released = false;
   private started = false;
   private failure: { key: unknown; error: unknown } | undefined;
@@ -169,7 +176,7 @@ export class TrackedRead<V> {
 
   /** @internal True when a change to `key` must preserve its value for this read. */
   wants(key: unknown): boolean {
-    if (this.released || this.seen.has(key) || this.preserved.has(key)) return false;
+    if (this.released || this.preserved.has(key)) return false;
     const changes = this.changes;
     if (changes === undefined) return true;
     for (let i = 0; i < changes.length; i++) if ((changes[i] as ReadonlySet<unknown>).has(key)) return true;
@@ -194,25 +201,29 @@ export class TrackedRead<V> {
   *entries<E>(entry: (key: unknown, value: V | Absent) => E): Generator<E, void, undefined> {
     if (this.started) throw new Error("a snapshot's entries are read once");
     this.started = true;
-    const full = this.changes === undefined;
-    for (const key of full ? this.live.keys() : keysOf(this.changes)) {
-      if (this.released) return;
-      this.check();
-      if (this.seen.has(key)) continue;
-      this.seen.add(key);
-      const value = this.atMark(key);
-      if (value === ABSENT && full) continue; // added after the mark
-      yield entry(key, value);
+    const changes = this.changes;
+    if (changes === undefined) {
+      // Keys deleted between the mark and now are preserved and no longer live.
+      const deleted: unknown[] = [];
+      for (const [key, value] of this.preserved) if (value !== ABSENT && !this.live.has(key)) deleted.push(key);
+      for (const keys of [Array.from(this.live.keys()), deleted]) {
+        for (let i = 0; i < keys.length; i++) {
+          if (this.released) return;
+          this.check();
+          const key = keys[i];
+          const value = this.atMark(key);
+          if (value !== ABSENT) yield entry(key, value); // ABSENT: added after the mark
+        }
+      }
+      return;
     }
-    if (!full) return;
-    // Keys deleted after the mark, before the pass above reached them.
-    for (const [key, value] of this.preserved) {
-      if (this.released) return;
-      this.check();
-      if (this.seen.has(key)) continue;
-      this.seen.add(key);
-      this.preserved.delete(key);
-      if (value !== ABSENT) yield entry(key, value);
+    for (let s = 0; s < changes.length; s++) {
+      for (const key of changes[s] as ReadonlySet<unknown>) {
+        if (this.released) return;
+        this.check();
+        if (inLater(changes, s, key)) continue; // read from the last set holding it
+        yield entry(key, this.atMark(key));
+      }
     }
   }
 
@@ -221,15 +232,14 @@ export class TrackedRead<V> {
     if (this.released) return;
     this.released = true;
     this.preserved.clear();
-    this.seen.clear();
     this.tracker.release(this);
   }
 
   private atMark(key: unknown): V | Absent {
-    if (this.preserved.has(key)) {
-      const value = this.preserved.get(key) as V | Absent;
-      this.preserved.delete(key);
-      return value;
+    const saved = this.preserved.get(key);
+    if (saved !== undefined) {
+      this.preserved.set(key, READ);
+      return saved as V | Absent;
     }
     const value = this.live.get(key);
     return value === undefined ? ABSENT : value;
@@ -243,6 +253,7 @@ export class TrackedRead<V> {
   }
 }
 
-function* keysOf(sets: ReadonlyArray<ReadonlySet<unknown>>): Generator<unknown, void, undefined> {
-  for (const set of sets) yield* set;
+function inLater(sets: ReadonlyArray<ReadonlySet<unknown>>, index: number, key: unknown): boolean {
+  for (let i = index + 1; i < sets.length; i++) if ((sets[i] as ReadonlySet<unknown>).has(key)) return true;
+  return false;
 }
