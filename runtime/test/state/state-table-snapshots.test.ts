@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { StateTable } from "../../src/state/state-table.js";
 import { SimulatedClock } from "../../src/time/clock.js";
-import { ABSENT, type TrackedRead } from "../../src/util/change-tracker.js";
+import { ABSENT } from "../../src/util/change-tracker.js";
 
 type Table = StateTable<number[]>;
 type Read = ReturnType<Table["snapshot"]>;
@@ -24,8 +24,12 @@ function take(iterator: Iterator<[unknown, unknown]>, n = Number.POSITIVE_INFINI
   }
   return out;
 }
-function entriesOf<V>(read: TrackedRead<V>): Iterator<[unknown, unknown]> {
-  return read.entries((key, value): [unknown, unknown] => [key, value === ABSENT ? "DELETED" : structuredClone(value)]);
+/** The entries of a table's snapshot as a store would write them (values in snapshot form, copied). */
+function entriesOf(table: StateTable<number[]>, read: Read): Iterator<[unknown, unknown]> {
+  return read.entries((key, value): [unknown, unknown] => [
+    key,
+    value === ABSENT ? "DELETED" : structuredClone(table.encode(value)),
+  ]);
 }
 function sorted(pairs: Array<[unknown, unknown]>): Array<[unknown, unknown]> {
   return pairs.sort((a, b) => Number(a[0]) - Number(b[0]));
@@ -50,7 +54,7 @@ describe("StateTable snapshots", () => {
       [4, [40]],
     ]);
     const read = table.snapshot(1, "full");
-    const iterator = entriesOf(read);
+    const iterator = entriesOf(table, read);
     const first = take(iterator, 1); // key 1
     push(table, 1, 11); // already read: no copy needed
     push(table, 2, 21); // in place, not yet read
@@ -76,7 +80,7 @@ describe("StateTable snapshots", () => {
     ]);
     const full = table.snapshot(1, "incremental");
     assert.equal(full.mode, "full", "the first snapshot has no base and is full");
-    take(entriesOf(full));
+    take(entriesOf(table, full));
     full.release();
     table.tracker.complete(1);
     push(table, 1, 9);
@@ -84,7 +88,7 @@ describe("StateTable snapshots", () => {
     table.set(4, [4]);
     const second = table.snapshot(2, "incremental");
     assert.equal(second.mode, "incremental");
-    assert.deepEqual(sorted(take(entriesOf(second))), [
+    assert.deepEqual(sorted(take(entriesOf(table, second))), [
       [1, [1, 9]],
       [3, "DELETED"],
       [4, [4]],
@@ -97,16 +101,16 @@ describe("StateTable snapshots", () => {
       [1, [1]],
       [2, [2]],
     ]);
-    take(entriesOf(table.snapshot(1, "full")));
+    take(entriesOf(table, table.snapshot(1, "full")));
     table.tracker.complete(1);
     table.set(1, [100]);
     const failed = table.snapshot(2, "incremental");
-    assert.deepEqual(take(entriesOf(failed)), [[1, [100]]]);
+    assert.deepEqual(take(entriesOf(table, failed)), [[1, [100]]]);
     failed.release(); // never completed
     table.set(2, [200]);
     table.set(1, [101]); // changed in both intervals: one entry, the value at the mark
     const next = table.snapshot(3, "incremental");
-    assert.deepEqual(sorted(take(entriesOf(next))), [
+    assert.deepEqual(sorted(take(entriesOf(table, next))), [
       [1, [101]],
       [2, [200]],
     ]);
@@ -114,7 +118,7 @@ describe("StateTable snapshots", () => {
     table.tracker.complete(3);
     table.set(2, [201]);
     const after = table.snapshot(4, "incremental");
-    assert.deepEqual(take(entriesOf(after)), [[2, [201]]], "completion of 3 covered checkpoint 2's changes too");
+    assert.deepEqual(take(entriesOf(table, after)), [[2, [201]]], "completion of 3 covered checkpoint 2's changes too");
     after.release();
   });
 
@@ -124,8 +128,8 @@ describe("StateTable snapshots", () => {
     push(table, 1, 2);
     const b = table.snapshot(2, "full");
     push(table, 1, 3);
-    assert.deepEqual(take(entriesOf(b)), [[1, [1, 2]]]);
-    assert.deepEqual(take(entriesOf(a)), [[1, [1]]]);
+    assert.deepEqual(take(entriesOf(table, b)), [[1, [1, 2]]]);
+    assert.deepEqual(take(entriesOf(table, a)), [[1, [1]]]);
     a.release();
     b.release();
     assert.deepEqual(table.get(1), [1, 2, 3]);
@@ -233,7 +237,7 @@ describe("StateTable copy-on-write and dirty tracking (property)", () => {
               open.push({
                 id,
                 read,
-                iterator: entriesOf(read),
+                iterator: entriesOf(table, read),
                 got: [],
                 expected: copy(model),
                 base: copy(durable),
