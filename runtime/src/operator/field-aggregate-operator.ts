@@ -75,11 +75,11 @@ export class FieldAggregateOperator extends AbstractOperator {
       } else if (this.aggregation === "sum") {
         acc.value += n;
         result = acc.current = this.copy(acc.first, acc.value);
-        this.table.touchOnce(key, acc);
+        if (this.table.watch !== 0) this.table.touchOnce(key, acc);
       } else if (this.aggregation === "min" ? n < acc.value : n > acc.value) {
         acc.value = n;
         result = acc.current = this.copy(acc.first, n);
-        this.table.touchOnce(key, acc);
+        if (this.table.watch !== 0) this.table.touchOnce(key, acc);
       } else {
         result = acc.current;
       }

@@ -78,6 +78,11 @@ export class StateTable<V> {
   private readonly returnExpired: boolean;
   readonly tracker: ChangeTracker<Stored<V>>;
   private readonly codec: ValueCodec | undefined;
+  /**
+   * The tracker's flags where the hottest paths read them in one load: 0 before checkpoints
+   * began (values are never boxed then), else 1 | 2 while a snapshot is read. Read-only outside.
+   */
+  watch = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -106,6 +111,9 @@ export class StateTable<V> {
         copyFailure,
       );
     }
+    this.tracker.onFlags = () => {
+      this.watch = (this.tracker.tracking ? 1 : 0) | (this.tracker.reading ? 2 : 0);
+    };
     if (options.tracked === true) this.tracker.startFromBase();
   }
 
@@ -116,8 +124,12 @@ export class StateTable<V> {
   /** The key's live value, or undefined. */
   get(key: Key): V | undefined {
     const k = typeof key === "object" ? canonicalKey(key) : key;
-    if (this.tracker.reading) this.tracker.preserve(k);
-    if (this.plain !== undefined) return unbox(this.plain.get(k));
+    if (this.plain !== undefined) {
+      if (this.watch === 0) return this.plain.get(k) as V | undefined;
+      if (this.watch > 1) this.tracker.preserve(k);
+      return unbox(this.plain.get(k));
+    }
+    if (this.watch > 1) this.tracker.preserve(k);
     const entry = (this.expiring as Map<unknown, Expiring<V>>).get(k);
     if (entry === undefined) return undefined;
     const now = this.clock.now();
@@ -198,8 +210,10 @@ export class StateTable<V> {
    * box and no second lookup are needed.
    */
   touchOnce(key: Key, holder: ChangeHolder): void {
-    if (this.expiring !== undefined) this.touch(key);
-    else if (this.tracker.tracking && holder.changedIn !== this.tracker.epoch) {
+    if (this.watch === 0) {
+      if (this.expiring !== undefined) this.touch(key); // its TTL restarts
+    } else if (this.expiring !== undefined) this.touch(key);
+    else if (holder.changedIn !== this.tracker.epoch) {
       this.tracker.changeOnce(typeof key === "object" ? canonicalKey(key) : key, holder);
     }
   }

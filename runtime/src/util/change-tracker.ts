@@ -52,6 +52,8 @@ export class ChangeTracker<V> {
    * one field compare instead of a Set lookup per write.
    */
   epoch = 0;
+  /** Called when `tracking` or `reading` changes, for a structure that keeps them in its own fields (the hottest paths). */
+  onFlags: (() => void) | undefined;
   private sealed: Sealed[] = [];
   private readonly reads: Array<TrackedRead<V>> = [];
   private firstMark = Number.POSITIVE_INFINITY;
@@ -76,6 +78,7 @@ export class ChangeTracker<V> {
   startFromBase(): void {
     this.tracking = true;
     this.based = true;
+    this.onFlags?.();
   }
 
   /** Call (when `tracking`) before the value of `key` changes: set, delete, or a change in place. */
@@ -135,6 +138,7 @@ export class ChangeTracker<V> {
     const read = new TrackedRead<V>(this, this.live, changes);
     this.reads.push(read);
     this.reading = true;
+    this.onFlags?.();
     return read;
   }
 
@@ -157,6 +161,7 @@ export class ChangeTracker<V> {
     const i = this.reads.indexOf(read);
     if (i >= 0) this.reads.splice(i, 1);
     this.reading = this.reads.length > 0;
+    this.onFlags?.();
   }
 }
 
