@@ -1,16 +1,29 @@
 import { fieldCopier, type Key } from "@keyflow/functions-sdk";
 import { KeyedStateBackend } from "../state/keyed-state-backend.js";
-import type { StateTable } from "../state/state-table.js";
+import type { StateTable, ValueCodec } from "../state/state-table.js";
 import { AbstractOperator } from "./abstract-operator.js";
 import { keySelectorOf } from "./keyed-process-operator.js";
 import type { OperatorContext } from "./operator.js";
 
-/** Per key: the first record (its other fields are kept), the running number, and the record last emitted. */
+/**
+ * Per key: the first record (its other fields are kept), the running number, and the record
+ * last emitted; `changedIn` is checkpoint bookkeeping (ChangeHolder), not in snapshots.
+ */
 interface FieldAccumulator {
   readonly first: Record<string, unknown>;
   value: number;
   current: unknown;
+  changedIn: number;
 }
+
+/** An accumulator in a snapshot: {first, value, current}. */
+const ACCUMULATOR_CODEC: ValueCodec = {
+  encode: (value) => {
+    const { first, value: n, current } = value as FieldAccumulator;
+    return { first, value: n, current };
+  },
+  decode: (encoded) => ({ ...(encoded as FieldAccumulator), changedIn: -1 }),
+};
 
 /**
  * `sum`, `min` and `max` of a field, with exactly the results of the equivalent `reduce` (each
@@ -18,8 +31,8 @@ interface FieldAccumulator {
  * mutable number per key instead of storing a new record per input: one Map lookup and an
  * in-place update per record. Storing a fresh object per record measured 1.6–3× slower on this
  * machine (each one is promoted out of the young generation by the map that holds it).
- * Checkpoints the accumulators as keyed state "__field-aggregate" (`touch` after each change in
- * place, so it goes into the next incremental checkpoint).
+ * Checkpoints the accumulators as keyed state "__field-aggregate" (`touchOnce` after each change
+ * in place, so it goes into the next incremental checkpoint).
  */
 export class FieldAggregateOperator extends AbstractOperator {
   readonly table: StateTable<FieldAccumulator>;
@@ -34,7 +47,11 @@ export class FieldAggregateOperator extends AbstractOperator {
   ) {
     super(context);
     const backend = new KeyedStateBackend(context.runtime.maxParallelism, context.clock);
-    this.table = backend.table("__field-aggregate", { kind: "value" }) as StateTable<FieldAccumulator>;
+    this.table = backend.table(
+      "__field-aggregate",
+      { kind: "value" },
+      ACCUMULATOR_CODEC,
+    ) as StateTable<FieldAccumulator>;
     this.checkpointState([backend]);
     this.selector = keySelectorOf(context, 0);
     this.copy = fieldCopier(field);
@@ -53,16 +70,16 @@ export class FieldAggregateOperator extends AbstractOperator {
       const key = this.selector(value) as Key;
       const acc = this.table.get(key);
       if (acc === undefined) {
-        this.table.set(key, { first: value as Record<string, unknown>, value: n, current: value });
+        this.table.set(key, { first: value as Record<string, unknown>, value: n, current: value, changedIn: -1 });
         result = value;
       } else if (this.aggregation === "sum") {
         acc.value += n;
         result = acc.current = this.copy(acc.first, acc.value);
-        this.table.touch(key);
+        if (this.table.watch !== 0) this.table.touchOnce(key, acc);
       } else if (this.aggregation === "min" ? n < acc.value : n > acc.value) {
         acc.value = n;
         result = acc.current = this.copy(acc.first, n);
-        this.table.touch(key);
+        if (this.table.watch !== 0) this.table.touchOnce(key, acc);
       } else {
         result = acc.current;
       }

@@ -48,13 +48,14 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
     return handles as StateHandles<S>;
   }
 
-  table(name: string, descriptor: StateDescriptor): StateTable<unknown> {
+  /** The table of state `name` (made on first use); `codec` overrides how its values look in snapshots. */
+  table(name: string, descriptor: StateDescriptor, codec?: ValueCodec): StateTable<unknown> {
     let table = this.tables.get(name);
     if (table === undefined) {
       table = new StateTable<unknown>(this.clock, {
         ttl: descriptor.ttl,
         name,
-        codec: descriptor.kind === "map" ? MAP_CODEC : undefined,
+        codec: codec ?? (descriptor.kind === "map" ? MAP_CODEC : undefined),
         tracked: this.tracking,
       });
       this.tables.set(name, table);

@@ -22,7 +22,11 @@ export interface OperatorSnapshot {
   readonly keyGroups: KeyGroupRange;
   /**
    * Keyed state entries, read once, possibly across many event-loop turns while the shard keeps
-   * processing: values are as they were at the mark, owned by the snapshot (msgpack-encodable).
+   * processing: values are as they were at the mark (msgpack-encodable; Maps already turned into
+   * arrays of pairs). A value whose key changed after the mark is a copy the snapshot owns; the
+   * value of a key that did not change is the operator's live object (copying every value would
+   * make a full snapshot a copy of the state), so a reader encodes (or copies) each entry before
+   * it lets the shard run again: the store encodes each chunk it reads before awaiting its write.
    */
   readonly keyed: Iterable<KeyedStateEntry>;
   /**

@@ -1,15 +1,38 @@
 import type { Key, StateTtl } from "@keyflow/functions-sdk";
 import { canonicalKey, keyOfMapKey } from "../partition/canonical-key.js";
 import type { Clock } from "../time/clock.js";
-import { ABSENT, type Absent, ChangeTracker, type SnapshotMode, type TrackedRead } from "../util/change-tracker.js";
+import {
+  ABSENT,
+  type Absent,
+  type ChangeHolder,
+  ChangeTracker,
+  type SnapshotMode,
+  type TrackedRead,
+} from "../util/change-tracker.js";
 import { copyValue } from "./copy-value.js";
 import { StateNotSnapshottableError } from "./errors.js";
 
-/** A value with its expiry, stored only by tables with a TTL. */
+/** A value with its expiry, stored only by tables with a TTL; `changedIn` as in Boxed. */
 interface Expiring<V> {
   value: V;
   expiresAt: number;
+  changedIn: number;
 }
+
+/**
+ * A value written since checkpoints began (tables without a TTL), with the epoch its key's change
+ * was recorded in: a key written on every record is then recorded once per checkpoint, by a
+ * field compare, instead of a Set lookup per write.
+ */
+class Boxed<V> implements ChangeHolder {
+  constructor(
+    public value: V,
+    public changedIn: number,
+  ) {}
+}
+
+/** What the Map of a table holds: values (a box once written after checkpoints began), or entries with an expiry. */
+type Stored<V> = V | Boxed<V> | Expiring<V>;
 
 /** How a table's values look in a snapshot, when not as they are (map state: Maps as arrays of pairs). */
 export interface ValueCodec {
@@ -39,21 +62,27 @@ export interface StateTableOptions {
  * removed when read and by an incremental sweep that visits a few entries on every write, so
  * keys that are never touched again do not leak.
  *
- * Checkpoints (see ChangeTracker): writes record their key once checkpoints began, and while a
+ * Checkpoints (see ChangeTracker): once they began, writes record their key — a value written
+ * from then on is kept in a Boxed, so its key is recorded once per checkpoint — and while a
  * snapshot is read, a write, or a read handing out an object its holder may change in place,
  * first preserves that key's value at the mark. Whoever changes a value in place (a list or map
  * handle, an accumulator) calls `touch` afterwards, so the change is in the next incremental
  * snapshot. A snapshot's values are as stored, or `[value, expiresAt]` with a TTL.
  */
 export class StateTable<V> {
-  private readonly plain: Map<unknown, V> | undefined;
+  private readonly plain: Map<unknown, V | Boxed<V>> | undefined;
   private readonly expiring: Map<unknown, Expiring<V>> | undefined;
   private sweepCursor: Iterator<[unknown, Expiring<V>]> | undefined;
   private readonly ttlMs: number;
   private readonly updateOnRead: boolean;
   private readonly returnExpired: boolean;
-  readonly tracker: ChangeTracker<V | Expiring<V>>;
+  readonly tracker: ChangeTracker<Stored<V>>;
   private readonly codec: ValueCodec | undefined;
+  /**
+   * The tracker's flags where the hottest paths read them in one load: 0 before checkpoints
+   * began (values are never boxed then), else 1 | 2 while a snapshot is read. Read-only outside.
+   */
+  watch = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -67,21 +96,24 @@ export class StateTable<V> {
     const name = options.name ?? "state";
     const copyFailure = (key: unknown, cause: unknown) => StateNotSnapshottableError.of(name, keyOfMapKey(key), cause);
     if (ttl === undefined) {
-      this.plain = new Map();
-      this.tracker = new ChangeTracker<V | Expiring<V>>(
-        this.plain as Map<unknown, V | Expiring<V>>,
-        copyValue,
-        copyFailure,
-      );
+      const plain = new Map<unknown, V | Boxed<V>>();
+      this.plain = plain;
+      this.tracker = new ChangeTracker<Stored<V>>(plain, (stored) => copyValue(unbox(stored as V)) as V, copyFailure);
     } else {
       const expiring = new Map<unknown, Expiring<V>>();
       this.expiring = expiring;
-      this.tracker = new ChangeTracker<V | Expiring<V>>(
-        expiring as Map<unknown, V | Expiring<V>>,
-        (entry) => ({ value: copyValue((entry as Expiring<V>).value), expiresAt: (entry as Expiring<V>).expiresAt }),
+      this.tracker = new ChangeTracker<Stored<V>>(
+        expiring,
+        (entry) => {
+          const { value, expiresAt } = entry as Expiring<V>;
+          return { value: copyValue(value), expiresAt, changedIn: -1 };
+        },
         copyFailure,
       );
     }
+    this.tracker.onFlags = () => {
+      this.watch = (this.tracker.tracking ? 1 : 0) | (this.tracker.reading ? 2 : 0);
+    };
     if (options.tracked === true) this.tracker.startFromBase();
   }
 
@@ -92,8 +124,12 @@ export class StateTable<V> {
   /** The key's live value, or undefined. */
   get(key: Key): V | undefined {
     const k = typeof key === "object" ? canonicalKey(key) : key;
-    if (this.tracker.reading) this.tracker.preserve(k);
-    if (this.plain !== undefined) return this.plain.get(k);
+    if (this.plain !== undefined) {
+      if (this.watch === 0) return this.plain.get(k) as V | undefined;
+      if (this.watch > 1) this.tracker.preserve(k);
+      return unbox(this.plain.get(k));
+    }
+    if (this.watch > 1) this.tracker.preserve(k);
     const entry = (this.expiring as Map<unknown, Expiring<V>>).get(k);
     if (entry === undefined) return undefined;
     const now = this.clock.now();
@@ -104,7 +140,7 @@ export class StateTable<V> {
       return undefined;
     }
     if (this.updateOnRead) {
-      if (this.tracker.tracking) this.tracker.change(k);
+      if (this.tracker.tracking) this.tracker.changeOnce(k, entry);
       entry.expiresAt = now + this.ttlMs;
     }
     return entry.value;
@@ -113,16 +149,31 @@ export class StateTable<V> {
   /** Sets the key's value and restarts its TTL. */
   set(key: Key, value: V): void {
     const k = typeof key === "object" ? canonicalKey(key) : key;
-    if (this.tracker.tracking) this.tracker.change(k);
-    if (this.plain !== undefined) {
-      this.plain.set(k, value);
+    const tracker = this.tracker;
+    const plain = this.plain;
+    if (plain !== undefined) {
+      if (!tracker.tracking) {
+        plain.set(k, value);
+        return;
+      }
+      const stored = plain.get(k);
+      if (stored instanceof Boxed) {
+        tracker.changeOnce(k, stored);
+        stored.value = value;
+      } else {
+        tracker.change(k);
+        plain.set(k, new Boxed(value, tracker.epoch));
+      }
       return;
     }
     const expiring = this.expiring as Map<unknown, Expiring<V>>;
     const expiresAt = this.clock.now() + this.ttlMs;
     const entry = expiring.get(k);
-    if (entry === undefined) expiring.set(k, { value, expiresAt });
-    else {
+    if (entry === undefined) {
+      if (tracker.tracking) tracker.change(k);
+      expiring.set(k, { value, expiresAt, changedIn: tracker.epoch });
+    } else {
+      if (tracker.tracking) tracker.changeOnce(k, entry);
       entry.value = value;
       entry.expiresAt = expiresAt;
     }
@@ -131,17 +182,40 @@ export class StateTable<V> {
 
   /** The key's value was changed in place (a list add, a map put): record the change and restart its TTL. */
   touch(key: Key): void {
-    if (this.expiring === undefined) {
-      if (this.tracker.tracking) this.tracker.change(typeof key === "object" ? canonicalKey(key) : key);
+    const tracker = this.tracker;
+    const plain = this.plain;
+    if (plain !== undefined) {
+      if (!tracker.tracking) return;
+      const k = typeof key === "object" ? canonicalKey(key) : key;
+      const stored = plain.get(k);
+      if (stored instanceof Boxed) tracker.changeOnce(k, stored);
+      else if (stored !== undefined) {
+        tracker.change(k);
+        plain.set(k, new Boxed(stored, tracker.epoch));
+      }
       return;
     }
     const k = typeof key === "object" ? canonicalKey(key) : key;
-    const entry = this.expiring.get(k);
+    const entry = (this.expiring as Map<unknown, Expiring<V>>).get(k);
     if (entry !== undefined) {
-      if (this.tracker.tracking) this.tracker.change(k);
+      if (tracker.tracking) tracker.changeOnce(k, entry);
       entry.expiresAt = this.clock.now() + this.ttlMs;
     }
     this.sweep(4);
+  }
+
+  /**
+   * `touch` for a value that is its key's own object (an accumulator the operator owns, not a
+   * user's value): it remembers the checkpoint epoch its change was recorded in itself, so no
+   * box and no second lookup are needed.
+   */
+  touchOnce(key: Key, holder: ChangeHolder): void {
+    if (this.watch === 0) {
+      if (this.expiring !== undefined) this.touch(key); // its TTL restarts
+    } else if (this.expiring !== undefined) this.touch(key);
+    else if (holder.changedIn !== this.tracker.epoch) {
+      this.tracker.changeOnce(typeof key === "object" ? canonicalKey(key) : key, holder);
+    }
   }
 
   delete(key: Key): void {
@@ -178,7 +252,7 @@ export class StateTable<V> {
   /** Every live (key, value), for queries and tests. Tuple keys come back in canonical string form. */
   *entries(): IterableIterator<[unknown, V]> {
     if (this.plain !== undefined) {
-      yield* this.plain;
+      for (const [k, stored] of this.plain) yield [k, unbox(stored) as V];
       return;
     }
     const now = this.clock.now();
@@ -187,18 +261,21 @@ export class StateTable<V> {
   }
 
   /**
-   * The mark of a snapshot: the returned read yields (Map key, value as at the mark) pairs, values
-   * in snapshot form (`encode`). Release it when done.
+   * The mark of a snapshot: the returned read yields (Map key, value as at the mark) pairs, in
+   * the table's own form: pass each value through `encode`. Release it when done.
    */
-  snapshot(checkpointId: number, mode: SnapshotMode): TrackedRead<V | Expiring<V>> {
+  snapshot(checkpointId: number, mode: SnapshotMode): TrackedRead<Stored<V>> {
     return this.tracker.mark(checkpointId, mode);
   }
 
   /** A value as a snapshot holds it: encoded by the codec, with its expiry when the table has a TTL. */
-  encode(raw: V | Expiring<V> | Absent): unknown {
+  encode(raw: Stored<V> | Absent): unknown {
     if (raw === ABSENT) return raw;
     const codec = this.codec;
-    if (this.expiring === undefined) return codec === undefined ? raw : codec.encode(raw);
+    if (this.expiring === undefined) {
+      const value = unbox(raw as V | Boxed<V>);
+      return codec === undefined ? value : codec.encode(value);
+    }
     const entry = raw as Expiring<V>;
     return [codec === undefined ? entry.value : codec.encode(entry.value), entry.expiresAt];
   }
@@ -223,6 +300,10 @@ export class StateTable<V> {
       throw new TypeError("a value of state with a TTL is restored from [value, expiresAt]");
     }
     const value = (codec === undefined ? encoded[0] : codec.decode(encoded[0])) as V;
-    expiring.set(mapKey, { value, expiresAt: encoded[1] });
+    expiring.set(mapKey, { value, expiresAt: encoded[1], changedIn: -1 });
   }
+}
+
+function unbox<V>(stored: V | Boxed<V> | undefined): V | undefined {
+  return stored instanceof Boxed ? stored.value : stored;
 }

@@ -4,11 +4,16 @@ import { keyOfMapKey, mapKeyOf } from "../partition/canonical-key.js";
 import { copyValue } from "../state/copy-value.js";
 import { StateNotSnapshottableError } from "../state/errors.js";
 import { TrackedMapState } from "../state/tracked-map-state.js";
-import { ChangeTracker } from "../util/change-tracker.js";
+import { type ChangeHolder, ChangeTracker } from "../util/change-tracker.js";
 import { KeysByTime } from "./keys-by-time.js";
 import { END_OF_TIME, WindowOperatorBase, type WindowOperatorCounts } from "./window-operator-base.js";
 
 type Aggregate = AggregateFunction<unknown, unknown, unknown>;
+
+/** A key's windows (start -> reduced value or accumulator), remembering when its key was last recorded as changed. */
+class KeyWindows extends Map<number, unknown> implements ChangeHolder {
+  changedIn = -1;
+}
 
 /**
  * The fast path for the most common windows: tumbling or sliding event-time windows with the
@@ -42,8 +47,8 @@ export class AlignedWindowOperator extends WindowOperatorBase {
   /** With allowed lateness: keys by the cleanup time of a window of theirs (with none, windows go when they fire). */
   private readonly cleanAt = new KeysByTime();
   /** Per key (as a Map key): window start -> reduced value or accumulator. */
-  private readonly byKey = new Map<unknown, Map<number, unknown>>();
-  private readonly tracker: ChangeTracker<Map<number, unknown>>;
+  private readonly byKey = new Map<unknown, KeyWindows>();
+  private readonly tracker: ChangeTracker<KeyWindows>;
   private entries = 0;
 
   constructor(context: OperatorContext, spec: WindowSpec) {
@@ -57,10 +62,10 @@ export class AlignedWindowOperator extends WindowOperatorBase {
     this.offset = shape.offset;
     this.aggregate = this.runner.aggregate;
     this.reduce = this.runner.reduce;
-    this.tracker = new ChangeTracker<Map<number, unknown>>(
+    this.tracker = new ChangeTracker<KeyWindows>(
       this.byKey,
       (windows) => {
-        const copy = new Map<number, unknown>();
+        const copy = new KeyWindows();
         for (const [start, contents] of windows) copy.set(start, copyValue(contents));
         return copy;
       },
@@ -70,9 +75,9 @@ export class AlignedWindowOperator extends WindowOperatorBase {
   }
 
   /** The contents as keyed state, with each window's fired flag at the mark; restoring rebuilds the timers. */
-  private contentsState(maxParallelism: number): TrackedMapState<Map<number, unknown>, number> {
+  private contentsState(maxParallelism: number): TrackedMapState<KeyWindows, number> {
     const size = this.size;
-    return new TrackedMapState<Map<number, unknown>, number>({
+    return new TrackedMapState<KeyWindows, number>({
       state: "__window/aligned",
       tracker: this.tracker,
       maxParallelism,
@@ -81,7 +86,7 @@ export class AlignedWindowOperator extends WindowOperatorBase {
         Array.from(windows, ([start, contents]) => [start, contents, start + size - 1 <= watermark]),
       restore: (mapKey, encoded) => {
         const key = keyOfMapKey(mapKey);
-        const windows = new Map<number, unknown>();
+        const windows = new KeyWindows();
         for (const [start, contents, fired] of encoded as Array<[number, unknown, boolean]>) {
           windows.set(start, contents);
           this.entries++;
@@ -119,16 +124,19 @@ export class AlignedWindowOperator extends WindowOperatorBase {
     try {
       const key = this.selector(value) as Key;
       const mapKey = mapKeyOf(key);
-      // Before accumulators change in place: a snapshot being read keeps the key's windows as they were.
-      if (this.tracker.tracking) this.tracker.change(mapKey);
       let windows = this.byKey.get(mapKey);
+      // Before accumulators change in place: a snapshot being read keeps the key's windows as they were.
+      if (this.tracker.tracking) {
+        if (windows === undefined) this.tracker.change(mapKey);
+        else this.tracker.changeOnce(mapKey, windows);
+      }
       const lastStart = TimeWindow.startOf(timestamp, slide, this.offset);
       for (let start = lastStart; start > timestamp - size; start -= slide) {
         const maxTimestamp = start + size - 1;
         if (maxTimestamp + lateness <= watermark) continue; // a late window
         taken = true;
         if (windows === undefined) {
-          windows = new Map();
+          windows = new KeyWindows();
           this.byKey.set(mapKey, windows);
         }
         const current = windows.get(start);
@@ -180,8 +188,12 @@ export class AlignedWindowOperator extends WindowOperatorBase {
   /** The window of `key` starting at `start` ended (`firing`), or is past its cleanup time. */
   private onTimer(key: Key, start: number, time: number, firing: boolean): void {
     const mapKey = mapKeyOf(key);
-    if (this.tracker.tracking) this.tracker.change(mapKey); // fired, or cleaned up
     const windows = this.byKey.get(mapKey);
+    if (this.tracker.tracking) {
+      // Fired, or cleaned up.
+      if (windows === undefined) this.tracker.change(mapKey);
+      else this.tracker.changeOnce(mapKey, windows);
+    }
     try {
       if (firing) {
         const contents = windows?.get(start);

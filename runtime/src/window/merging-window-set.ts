@@ -26,6 +26,8 @@ interface Entry<W> {
  */
 export class MergingWindowSet<W extends Window> {
   private readonly mapping = new Map<unknown, Entry<W>>();
+  /** Checkpoint bookkeeping: the epoch its key's change was last recorded in (ChangeHolder). */
+  changedIn = -1;
 
   constructor(
     private readonly mergeWindows: (windows: readonly W[], merge: (group: readonly W[], into: W) => void) => void,

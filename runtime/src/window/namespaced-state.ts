@@ -10,8 +10,8 @@ import type {
   StateHandles,
   ValueState,
 } from "@keyflow/functions-sdk";
+import type { KeyedStatePart } from "../state/keyed-state-part.js";
 import type { ValueCodec } from "../state/state-table.js";
-import type { TrackedMapState } from "../state/tracked-map-state.js";
 import { WindowTable } from "./window-table.js";
 
 type Accumulating = AggregateFunction<unknown, unknown, unknown>;
@@ -42,7 +42,7 @@ export class WindowStateStore {
   }
 
   /** The store as a part of the operator's keyed state. */
-  checkpointed(maxParallelism: number): TrackedMapState<Map<unknown, Map<string, unknown>>> {
+  checkpointed(maxParallelism: number): KeyedStatePart {
     return this.table.checkpointed(maxParallelism, NAMED_VALUES);
   }
 

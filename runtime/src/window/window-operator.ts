@@ -181,8 +181,11 @@ export class WindowOperator extends WindowOperatorBase {
   ): boolean {
     const sets = this.mergingSets as Map<unknown, MergingWindowSet<Window>>;
     const tracker = this.mergingTracker as ChangeTracker<MergingWindowSet<Window>>;
-    if (tracker.tracking) tracker.change(mapKey);
     let set = sets.get(mapKey);
+    if (tracker.tracking) {
+      if (set === undefined) tracker.change(mapKey);
+      else tracker.changeOnce(mapKey, set);
+    }
     if (set === undefined) {
       set = this.newMergingSet();
       sets.set(mapKey, set);
@@ -332,7 +335,7 @@ export class WindowOperator extends WindowOperatorBase {
     this.runner.clear(key, mapKey, window, this.idOf(window));
     if (set !== undefined) {
       const tracker = this.mergingTracker as ChangeTracker<MergingWindowSet<Window>>;
-      if (tracker.tracking) tracker.change(mapKey);
+      if (tracker.tracking) tracker.changeOnce(mapKey, set);
       set.retire(window);
       if (set.size === 0) this.mergingSets?.delete(mapKey);
     }

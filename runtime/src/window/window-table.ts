@@ -1,9 +1,15 @@
 import { keyOfMapKey } from "../partition/canonical-key.js";
 import { copyValue } from "../state/copy-value.js";
 import { StateNotSnapshottableError } from "../state/errors.js";
+import type { KeyedStatePart } from "../state/keyed-state-part.js";
 import type { ValueCodec } from "../state/state-table.js";
 import { TrackedMapState } from "../state/tracked-map-state.js";
-import { ChangeTracker } from "../util/change-tracker.js";
+import { type ChangeHolder, ChangeTracker } from "../util/change-tracker.js";
+
+/** A key's values by window id, remembering when its key was last recorded as changed. */
+class KeyWindows<V> extends Map<unknown, V> implements ChangeHolder {
+  changedIn = -1;
+}
 
 /**
  * Values per (key, window) of one window operator in one shard: a Map per key of values by
@@ -18,22 +24,22 @@ import { ChangeTracker } from "../util/change-tracker.js";
  * records a change made in place without a `set`.
  */
 export class WindowTable<V> {
-  private readonly byKey = new Map<unknown, Map<unknown, V>>();
-  readonly tracker: ChangeTracker<Map<unknown, V>>;
+  private readonly byKey = new Map<unknown, KeyWindows<V>>();
+  readonly tracker: ChangeTracker<KeyWindows<V>>;
   private count = 0;
   /**
    * The last key looked up and its windows: a record touches all its windows (10 for a sliding
    * window of 10 slides) under one key, so this saves a lookup in the big per-key Map for each.
    */
   private lastKey: unknown = NO_KEY;
-  private lastWindows: Map<unknown, V> | undefined;
+  private lastWindows: KeyWindows<V> | undefined;
 
   /** `state` names the table in snapshots and errors. */
   constructor(readonly state: string) {
-    this.tracker = new ChangeTracker<Map<unknown, V>>(
+    this.tracker = new ChangeTracker<KeyWindows<V>>(
       this.byKey,
       (windows) => {
-        const copy = new Map<unknown, V>();
+        const copy = new KeyWindows<V>();
         for (const [id, value] of windows) copy.set(id, copyValue(value));
         return copy;
       },
@@ -41,7 +47,7 @@ export class WindowTable<V> {
     );
   }
 
-  private windowsOf(mapKey: unknown): Map<unknown, V> | undefined {
+  private windowsOf(mapKey: unknown): KeyWindows<V> | undefined {
     if (mapKey === this.lastKey) return this.lastWindows;
     const windows = this.byKey.get(mapKey);
     this.lastKey = mapKey;
@@ -60,10 +66,10 @@ export class WindowTable<V> {
   }
 
   set(mapKey: unknown, windowId: unknown, value: V): void {
-    if (this.tracker.tracking) this.tracker.change(mapKey);
     let windows = this.windowsOf(mapKey);
+    if (this.tracker.tracking) this.record(mapKey, windows);
     if (windows === undefined) {
-      windows = new Map();
+      windows = new KeyWindows();
       this.byKey.set(mapKey, windows);
       this.lastWindows = windows;
     }
@@ -74,7 +80,13 @@ export class WindowTable<V> {
 
   /** A value of `mapKey` was changed in place. */
   touch(mapKey: unknown): void {
-    if (this.tracker.tracking) this.tracker.change(mapKey);
+    if (this.tracker.tracking) this.record(mapKey, this.windowsOf(mapKey));
+  }
+
+  /** Records a change of `mapKey`: once per epoch when its windows exist (no Set lookup per write). */
+  private record(mapKey: unknown, windows: KeyWindows<V> | undefined): void {
+    if (windows === undefined) this.tracker.change(mapKey);
+    else this.tracker.changeOnce(mapKey, windows);
   }
 
   /** Removes the entry; returns what it held. */
@@ -83,7 +95,7 @@ export class WindowTable<V> {
     if (windows === undefined) return undefined;
     const value = windows.get(windowId);
     if (value === undefined && !windows.has(windowId)) return undefined;
-    if (this.tracker.tracking) this.tracker.change(mapKey);
+    if (this.tracker.tracking) this.record(mapKey, windows);
     windows.delete(windowId);
     this.count--;
     if (windows.size === 0) {
@@ -97,8 +109,8 @@ export class WindowTable<V> {
    * The table as keyed state: one entry per key, `[[windowId, value], ...]`, values through
    * `codec` when given. Restoring sets the entries back.
    */
-  checkpointed(maxParallelism: number, codec?: ValueCodec): TrackedMapState<Map<unknown, V>> {
-    return new TrackedMapState<Map<unknown, V>>({
+  checkpointed(maxParallelism: number, codec?: ValueCodec): KeyedStatePart {
+    return new TrackedMapState<KeyWindows<V>>({
       state: this.state,
       tracker: this.tracker,
       maxParallelism,

@@ -4,6 +4,7 @@ import { keyGroupOf, keyGroupRangeOf, shardOfKey } from "../../src/partition/key
 import { createOperator } from "../../src/shard/create-operator.js";
 import { DELETED, type KeyedStateEntry, type OperatorSnapshot } from "../../src/state/snapshot.js";
 import { SimulatedClock } from "../../src/time/clock.js";
+import { roundTrip } from "./model-store.js";
 
 /** What an operator emitted: on its main output (`side` undefined) or a side output. */
 export interface Emitted {
@@ -125,8 +126,8 @@ export class OperatorHarness {
   }
 
   /**
-   * Restores the entries of this shard's key groups and the list state, each value a fresh copy
-   * (as a store decodes them: operators own what they restore and change it in place).
+   * Restores the entries of this shard's key groups and the list state, each value decoded anew
+   * from msgpack (as a store gives them: operators own what they restore and change it in place).
    */
   async restore(
     entries: readonly KeyedStateEntry[],
@@ -135,8 +136,8 @@ export class OperatorHarness {
     const { start, end } = this.keyGroups;
     const mine = entries
       .filter((e) => e.keyGroup >= start && e.keyGroup <= end)
-      .map((e) => ({ ...e, value: e.value === DELETED ? DELETED : structuredClone(e.value) }));
-    await this.operator.restoreState?.({ keyed: mine, operatorState: structuredClone(operatorState) });
+      .map((e) => ({ ...e, value: e.value === DELETED ? DELETED : roundTrip(e.value) }));
+    await this.operator.restoreState?.({ keyed: mine, operatorState: roundTrip(operatorState) });
   }
 
   async end(): Promise<void> {

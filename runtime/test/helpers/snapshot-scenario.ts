@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { JobDefinition } from "@keyflow/functions-sdk";
 import type { KeyedStateEntry } from "../../src/state/snapshot.js";
 import { SimulatedClock } from "../../src/time/clock.js";
-import { plain, readInChunks } from "./model-store.js";
+import { ModelStore, plain, readInChunks } from "./model-store.js";
 import { OperatorHarness } from "./operator-harness.js";
 
 /** One thing that happens to an operator: a record (on `input`, default 0), a watermark, or processing time passing. */
@@ -35,7 +35,8 @@ export interface Scenario {
  *    (copy-on-write: the snapshot is the state at the mark);
  * 3. the snapshot is restored into a fresh operator (one shard) and into two shards of a
  *    parallelism of 2 (each taking the entries of its key groups, as a rescale would); all run
- *    `after`. Outputs (key by key) and final state must equal the original's.
+ *    `after`. Outputs (key by key) and final state must equal the original's, and each restored
+ *    operator's next (incremental) snapshot applied to what it restored must give its state.
  * Returns what was read, for checks of the format.
  */
 export async function checkSnapshotAndRestore(scenario: Scenario): Promise<KeyedStateEntry[]> {
@@ -96,6 +97,18 @@ export async function checkSnapshotAndRestore(scenario: Scenario): Promise<Keyed
   const finalState = plain(original.state());
   assert.deepEqual(plain(same.state()), finalState, "restored: the same final state");
   assert.deepEqual(plain(shards.flatMap((s) => s.state())), finalState, "restored on two shards: the same final state");
+  // A restored operator's next checkpoint may be incremental: relative to the state it restored.
+  for (const harness of [same, ...shards]) {
+    const { start, end } = harness.keyGroups;
+    const store = new ModelStore().apply(
+      "full",
+      read.filter((e) => e.keyGroup >= start && e.keyGroup <= end),
+    );
+    const next = harness.snapshot(2, "incremental");
+    assert.equal(next.mode, "incremental", "a restored operator has a base");
+    store.apply("incremental", readInChunks(next, 5));
+    assert.deepEqual(plain(store.list()), plain(harness.state()), "restored state + increment = state");
+  }
   return read;
 }
 

@@ -13,7 +13,7 @@ import {
 import { keyOfMapKey } from "../../src/partition/canonical-key.js";
 import { keyGroupOf } from "../../src/partition/key-groups.js";
 import { DELETED } from "../../src/state/snapshot.js";
-import { ModelStore, plain, readInChunks } from "../helpers/model-store.js";
+import { ModelStore, plain, readInChunks, roundTrip } from "../helpers/model-store.js";
 import { OperatorHarness } from "../helpers/operator-harness.js";
 import { checkSnapshotAndRestore, run, type Step } from "../helpers/snapshot-scenario.js";
 
@@ -245,6 +245,24 @@ describe("keyed process operator snapshots", () => {
       [["x", 5n], 7],
       [["[1]", -2n], 9],
     ]);
+  });
+
+  it("restore from entries that arrive asynchronously, as a store's iterator gives them", async () => {
+    const original = await OperatorHarness.of(job(), "proc").open();
+    for (const step of steps(0, 30)) run(original, step);
+    const entries = original.state().map((e) => ({ ...e, value: roundTrip(e.value) }));
+    async function* slowly() {
+      for (const entry of entries) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yield entry;
+      }
+    }
+    const restored = OperatorHarness.of(job(), "proc", { clock: original.clock });
+    const done = restored.operator.restoreState?.({ keyed: slowly(), operatorState: {} });
+    assert.ok(done instanceof Promise, "an async restore is awaited");
+    await done;
+    await restored.open();
+    assert.deepEqual(plain(restored.state()), plain(entries));
   });
 
   it("refuse state the operator does not declare, naming it", async () => {

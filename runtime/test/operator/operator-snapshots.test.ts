@@ -147,7 +147,7 @@ describe("keyed operator snapshots", () => {
       if (!("record" in step) || step.input !== 1) continue;
       for (const shard of old) shard.record(step.record, Number.NaN, 1); // every shard sees every rule
     }
-    const snapshots = old.map((shard, i) => shard.snapshot(7, "full"));
+    const snapshots = old.map((shard) => shard.snapshot(7, "full"));
     const union = snapshots.flatMap((s) => s.operatorState[BROADCAST_STATE]?.items ?? []);
     for (const s of snapshots) assert.equal(s.operatorState[BROADCAST_STATE]?.distribution, "union");
     const keyed = snapshots.flatMap((s) => readInChunks(s, 10));
@@ -211,7 +211,8 @@ describe("keyed operator snapshots", () => {
         const sales = saleSteps(0, 30).map((s) => (s as { record: Sale }).record);
         const shop0 = sales.filter((s) => s.shop === "shop0").reduce((n, s) => n + s.amount, 0);
         const entry = read.find((e) => e.key === "shop0");
-        assert.equal(((entry as { value: unknown }).value as { value: number }).value, shop0);
+        assert.ok(entry !== undefined);
+        assert.equal((entry.value as { value: number }).value, shop0);
       }
     }
   });

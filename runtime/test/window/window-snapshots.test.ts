@@ -295,8 +295,10 @@ describe("window operator snapshots", () => {
     assert.deepEqual(harness.take(), ["a:3,4"]);
     store.apply("incremental", readInChunks(harness.snapshot(2, "incremental"), 4));
     const contents = store.list().find((e) => e.state === "__window/contents");
+    assert.ok(contents !== undefined);
+    const [[, elements]] = contents.value as Array<[unknown, Array<{ value: Ev }>]>;
     assert.deepEqual(
-      ((contents as { value: unknown }).value as Array<[unknown, Array<{ value: Ev }>]>)[0]?.[1].map((e) => e.value.v),
+      elements.map((e) => e.value.v),
       [3, 4],
     );
     assert.deepEqual(plain(store.list()), plain(harness.state()));
