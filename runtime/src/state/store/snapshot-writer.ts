@@ -60,6 +60,12 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
   /** Writes what is encoded, or lets the event loop run; then stops if the checkpoint was aborted. */
   const endChunk = async (): Promise<void> => {
     inChunk = 0;
+    // Encode every buffered entry before the shard runs again: a snapshot hands over the live
+    // objects of keys it did not copy, and once read they are no longer protected from change.
+    for (let keyGroup = start; keyGroup <= end; keyGroup++) {
+      const buffer = buffers[keyGroup - start];
+      if (buffer !== undefined && buffer.size > 0) flush(buffer, keyGroup);
+    }
     if (ops.length > 0) {
       const batch = ops;
       ops = [];

@@ -229,16 +229,20 @@ describe("A damaged checkpoint", () => {
       await store.idle();
       const tables = await newTables(dir, before);
       await store.close();
-      const victim = join(dir, tables[0]);
-      await truncate(victim, Math.floor((await stat(victim)).size / 2));
+      // Every table checkpoint 2 brought is cut in half (which of them LevelDB reads first varies).
+      for (const table of tables) {
+        const victim = join(dir, table);
+        await truncate(victim, Math.floor((await stat(victim)).size / 2));
+      }
 
       store = await CheckpointStore.open(dir, options);
       assert.equal(store.openDamage[0]?.code, "CHECKPOINT_STORE_REPAIRED");
-      assert.match(
-        String(store.openDamage[0]),
-        new RegExp(`could not read its files \\(.*${tables[0]}.*\\); repaired`),
+      assert.match(String(store.openDamage[0]), /could not read its files \(.*\.ldb.*\); repaired/);
+      const lost = await readdir(join(dir, "lost"));
+      assert.ok(
+        tables.some((table) => lost.includes(table)),
+        "LevelDB's repair moved a cut table to lost/",
       );
-      assert.ok((await readdir(join(dir, "lost"))).includes(tables[0]), "LevelDB's repair moved the table to lost/");
       const usable = await store.latestUsable();
       assert.equal(usable.checkpoint?.id, 1);
       const reports = damageOf(usable.damage);
