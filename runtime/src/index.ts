@@ -26,6 +26,8 @@ export { InvalidTimestampError, UserFunctionError } from "./operator/errors.js";
 export { PartitionOutOfRangeError } from "./partition/errors.js";
 export type { KeyGroupRange } from "./partition/key-groups.js";
 export { keyGroupOf, keyGroupRangeOf, shardOfKey, shardOfKeyGroup } from "./partition/key-groups.js";
+export type { CheckpointStoreOptions } from "./state/store/checkpoint-store.js";
+export { CheckpointStore } from "./state/store/checkpoint-store.js";
 export type { Clock } from "./time/clock.js";
 export { SimulatedClock, systemClock } from "./time/clock.js";
 export {

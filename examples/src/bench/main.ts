@@ -1,3 +1,4 @@
+import { checkpointsBenchmark } from "./checkpoints.js";
 import { keyedSumBenchmark } from "./keyed-sum.js";
 import { windowsBenchmark } from "./windows.js";
 
@@ -10,6 +11,7 @@ import { windowsBenchmark } from "./windows.js";
 const benchmarks: Record<string, (runs: number) => Promise<object>> = {
   "keyed-sum": keyedSumBenchmark,
   windows: (runs) => windowsBenchmark(runs),
+  checkpoints: checkpointsBenchmark,
 };
 
 const name = process.argv[2] ?? "keyed-sum";

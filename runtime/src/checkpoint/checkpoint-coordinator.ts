@@ -99,6 +99,16 @@ export class CheckpointCoordinator {
     });
   }
 
+  /** Takes a checkpoint now (outside the interval); resolves with its metadata when it is complete. */
+  checkpointNow(): Promise<CheckpointMetadata> {
+    return new Promise((resolve, reject) => {
+      const started = this.begin(false, (metadata, error) =>
+        metadata === undefined ? reject(error ?? new Error("checkpoint aborted")) : resolve(metadata),
+      );
+      if (!started) reject(new Error("cannot take a checkpoint now: one is in flight, or a source has finished"));
+    });
+  }
+
   /** A shard took its snapshot (called on the shard's thread, synchronously). */
   onSnapshot(report: ShardSnapshotReport): void {
     const pending = this.pending.get(report.checkpointId);

@@ -38,6 +38,8 @@ export interface CheckpointedRunOptions {
 export interface JobControl {
   /** Takes a savepoint; resolves with its metadata once it is complete. */
   savepoint(): Promise<CheckpointMetadata>;
+  /** Takes a checkpoint now (incremental where it can be); resolves with its metadata once it is complete. */
+  checkpoint(): Promise<CheckpointMetadata>;
   /** Takes a savepoint, then stops the job gracefully: the run ends "stopped" with that savepoint. */
   stopWithSavepoint(): Promise<CheckpointMetadata>;
 }
@@ -59,6 +61,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
   const noRun = () => new Error("the job is not running (restarting, or ended)");
   options.onControl?.({
     savepoint: () => current?.coordinator.savepoint() ?? Promise.reject(noRun()),
+    checkpoint: () => current?.coordinator.checkpointNow() ?? Promise.reject(noRun()),
     async stopWithSavepoint() {
       const run = current;
       if (run === undefined) throw noRun();
