@@ -23,6 +23,12 @@ export interface CheckpointStorage {
   /** The newest completed checkpoint, or undefined. */
   latestCompleted(): CheckpointMetadata | undefined | Promise<CheckpointMetadata | undefined>;
   restoreKeyed(checkpointId: number, uid: string, range: KeyGroupRange): AsyncIterable<KeyedStateEntry>;
+  /** The same entries in batches, when the storage reads them so. */
+  restoreKeyedBatches?(
+    checkpointId: number,
+    uid: string,
+    range: KeyGroupRange,
+  ): AsyncIterable<readonly KeyedStateEntry[]>;
   restoreOperatorState(
     checkpointId: number,
     uid: string,

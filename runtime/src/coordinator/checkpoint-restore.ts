@@ -49,13 +49,18 @@ export class CheckpointRestore {
   restoreFor(uid: string, shardIndex: number, parallelism: number): OperatorRestore | undefined {
     const recorded = this.metadata.operators[uid];
     if (recorded === undefined) return undefined;
+    const range = keyGroupRangeOf(shardIndex, recorded.maxParallelism, parallelism);
+    const storage = this.storage;
+    const operatorState = this.operatorState.get(uid)?.get(shardIndex) ?? {};
+    const id = this.metadata.id;
+    // Iterables are lazy: only the one the operator reads touches the storage.
+    const keyed = { [Symbol.asyncIterator]: () => storage.restoreKeyed(id, uid, range)[Symbol.asyncIterator]() };
+    if (storage.restoreKeyedBatches === undefined) return { keyed, operatorState };
+    const batches = storage.restoreKeyedBatches.bind(storage);
     return {
-      keyed: this.storage.restoreKeyed(
-        this.metadata.id,
-        uid,
-        keyGroupRangeOf(shardIndex, recorded.maxParallelism, parallelism),
-      ),
-      operatorState: this.operatorState.get(uid)?.get(shardIndex) ?? {},
+      keyed,
+      keyedBatches: { [Symbol.asyncIterator]: () => batches(id, uid, range)[Symbol.asyncIterator]() },
+      operatorState,
     };
   }
 

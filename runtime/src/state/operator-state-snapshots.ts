@@ -79,6 +79,7 @@ export class OperatorStateSnapshots implements Snapshotable {
         if (items.length > 0) throw new StateRestoreError(this.options.owner, name, "the operator has no list state");
       }
     }
+    if (state.keyedBatches !== undefined) return this.restoreBatches(state.keyedBatches);
     const keyed = state.keyed;
     if (Symbol.asyncIterator in keyed) return this.restoreAsync(keyed as AsyncIterable<KeyedStateEntry>);
     for (const entry of keyed as Iterable<KeyedStateEntry>) this.restoreEntry(entry);
@@ -87,6 +88,11 @@ export class OperatorStateSnapshots implements Snapshotable {
 
   checkpointComplete(checkpointId: number): void {
     for (const part of this.options.keyed) part.checkpointComplete(checkpointId);
+  }
+
+  private async restoreBatches(batches: AsyncIterable<readonly KeyedStateEntry[]>): Promise<void> {
+    for await (const batch of batches) for (const entry of batch) this.restoreEntry(entry);
+    this.restored();
   }
 
   private async restoreAsync(keyed: AsyncIterable<KeyedStateEntry>): Promise<void> {
