@@ -211,7 +211,7 @@ describe("A damaged checkpoint", () => {
       await store.close();
       store = await CheckpointStore.open(dir, options);
       const before = new Set(await readdir(dir));
-      const changes = Array.from({ length: 1500 }, (_, i) => ({
+      const changes = Array.from({ length: 6000 }, (_, i) => ({
         keyGroup: keyGroupOf(`big${i}`, MAX),
         state: "count",
         key: `big${i}`,
@@ -227,8 +227,10 @@ describe("A damaged checkpoint", () => {
         changes,
       });
       await store.idle();
-      const tables = await newTables(dir, before);
+      // Closing waits for LevelDB's background flush: only then are the new table files all there.
       await store.close();
+      const tables = await newTables(dir, before);
+      assert.ok(tables.length > 0, "checkpoint 2 reached a table file of its own");
       // Every table checkpoint 2 brought is cut in half (which of them LevelDB reads first varies).
       for (const table of tables) {
         const victim = join(dir, table);
