@@ -16,6 +16,8 @@ describe("keyflow savepoint", () => {
 
   it("stops a running job with a savepoint exported to a folder, which a run at another parallelism resumes from", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kf-savepoint-"));
+    // 60K events at 15K a second: the first run is still going when the savepoint is asked for, even on a slow machine.
+    process.env.KEYFLOW_CHAOS_RATE = "15000";
     try {
       const first = spawnKeyflow(["run", JOB, "--state-dir", join(dir, "a"), "--results", join(dir, "first.json")]);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -54,6 +56,7 @@ describe("keyflow savepoint", () => {
       assert.ok((a.windows ?? []).length > 0 && (b.windows ?? []).length > 0, "both runs fired windows");
       assert.deepEqual([...union.values()].sort(byWindow), [...truth.windows].sort(byWindow));
     } finally {
+      delete process.env.KEYFLOW_CHAOS_RATE;
       await rm(dir, { recursive: true, force: true });
     }
   });
