@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { runNode } from "../cluster/static-node.js";
 import { CheckpointStore } from "../state/store/checkpoint-store.js";
 import { sendControl } from "./control-socket.js";
+import { parseRestart } from "./restart-option.js";
 import { type RunCommandOptions, runCommand } from "./run-command.js";
 
 /**
@@ -28,6 +29,12 @@ program
   .option("--from-savepoint <dir>", "start from a savepoint exported by `keyflow savepoint --target`")
   .option("--allow-non-restored-state", "drop savepoint state of operators the job no longer has")
   .option("--results <file>", "write the collect sinks' records as JSON when the job ends")
+  .option(
+    "--restart <strategy>",
+    "with --state-dir: none, fixed-delay:<attempts>:<ms>, failure-rate:<failures>:<interval ms>:<ms>, exponential:<initial ms>:<max ms> (default fixed-delay, 1 s, no limit)",
+    parseRestart,
+  )
+  .option("--retain <n>", "completed checkpoints kept in --state-dir", positiveInt, 3)
   .action((module: string, options: RunCommandOptions) => runCommand(module, options));
 
 program

@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import type { JobControl } from "../coordinator/checkpointed-run.js";
+import type { RestartStrategy } from "../coordinator/restart-strategy.js";
 import { execute } from "../embedded/execute.js";
 import type { JobResult } from "../embedded/job-result.js";
 import { CheckpointStore } from "../state/store/checkpoint-store.js";
@@ -18,6 +19,10 @@ export interface RunCommandOptions {
   readonly allowNonRestoredState?: boolean;
   /** Write the collect sinks' records as JSON here when the job ends. */
   readonly results?: string;
+  /** What to do when the job fails (with --state-dir). */
+  readonly restart?: RestartStrategy;
+  /** Completed checkpoints kept. */
+  readonly retain?: number;
 }
 
 /**
@@ -49,7 +54,7 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
       if (options.workers !== undefined && options.workers > 0) {
         throw new Error("--state-dir runs the job on the main thread for now: leave out --workers (or pass 0)");
       }
-      const store = await CheckpointStore.open(options.stateDir);
+      const store = await CheckpointStore.open(options.stateDir, { retain: options.retain ?? 3 });
       closers.push(() => store.close());
       let savepointStore: CheckpointStore | undefined;
       if (options.fromSavepoint !== undefined) {
@@ -76,6 +81,7 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
         bufferTimeoutMs: options.bufferTimeout,
         signal: controller.signal,
         checkpoints: { intervalMs: options.checkpointInterval, storage: store },
+        ...(options.restart === undefined ? {} : { restartStrategy: options.restart }),
         ...(savepoint === undefined || savepointStore === undefined
           ? {}
           : { fromSavepoint: { storage: savepointStore, checkpoint: savepoint } }),
