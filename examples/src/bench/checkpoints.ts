@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CheckpointStore, execute, type JobControl } from "@keyflow/runtime";
 import { KEYS, PhasedSource, phasedJob, throughputJob } from "./checkpoints-job.js";
+import { round } from "./measure.js";
 
 const CLI = fileURLToPath(new URL("./cli/main.js", import.meta.resolve("@keyflow/runtime")));
 const RECOVERY_JOB = fileURLToPath(new URL("./checkpoints-recovery-job.js", import.meta.url));
@@ -163,7 +164,6 @@ export async function checkpointsBenchmark(runs: number): Promise<object> {
   );
   const recovery = await recoverySeconds();
   console.log(`SIGKILL to processing again, ~1M keys: ${recovery.toFixed(2)} s`);
-  const round = (x: number) => Math.round(x * 100) / 100;
   return {
     throughputWithCheckpoints: Math.round(throughputWithCheckpoints),
     throughputWithout: Math.round(throughputWithout),

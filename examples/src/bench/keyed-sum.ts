@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNatsServer } from "@keyflow/runtime/testing";
 import { recordCount } from "./keyed-sum-job.js";
-import { type Measurement, median, readSinkCheck, runChild, type SinkCheck } from "./measure.js";
+import { type Measurement, median, readSinkCheck, report, round, runChild, type SinkCheck } from "./measure.js";
 
 const CHILD = new URL("./keyed-sum-child.js", import.meta.url).pathname;
 
@@ -85,19 +85,4 @@ function check(name: string, actual: SinkCheck, expected: Map<string, number>): 
   if (actual.sums.size !== [...expected.keys()].filter((key) => key.length <= 6).length) {
     throw new Error(`${name}: ${actual.sums.size} sampled keys, expected 100`);
   }
-}
-
-/** Prints the median run, the range over runs (this machine's speed drifts by a third over minutes), and the ratio. */
-function report(name: string, runs: Measurement[], baseline?: Measurement): void {
-  const m = median(runs);
-  const rates = runs.map((run) => run.recordsPerSecond / 1e6);
-  const range = runs.length > 1 ? ` (${Math.min(...rates).toFixed(2)}–${Math.max(...rates).toFixed(2)})` : "";
-  const ratio = baseline === undefined ? "" : `  ratio ${(m.recordsPerSecond / baseline.recordsPerSecond).toFixed(2)}`;
-  console.log(
-    `${name.padEnd(28)} ${(m.recordsPerSecond / 1e6).toFixed(2).padStart(6)} M records/s${range}  ${m.seconds.toFixed(2)} s  peak RSS ${m.peakRssMB.toFixed(0)} MB${ratio}`,
-  );
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }

@@ -60,3 +60,22 @@ export function readSinkCheck(dir: string): SinkCheck {
   rmSync(dir, { recursive: true, force: true });
   return { count, sums };
 }
+
+/**
+ * Prints the median run, the range over runs (this machine's speed drifts by a third over
+ * minutes), and the ratio to the baseline; `width` pads the name so a benchmark's lines align.
+ */
+export function report(name: string, runs: Measurement[], baseline?: Measurement, width = 28): void {
+  const m = median(runs);
+  const rates = runs.map((run) => run.recordsPerSecond / 1e6);
+  const range = runs.length > 1 ? ` (${Math.min(...rates).toFixed(2)}–${Math.max(...rates).toFixed(2)})` : "";
+  const ratio = baseline === undefined ? "" : `  ratio ${(m.recordsPerSecond / baseline.recordsPerSecond).toFixed(2)}`;
+  console.log(
+    `${name.padEnd(width)} ${(m.recordsPerSecond / 1e6).toFixed(2).padStart(6)} M records/s${range}  ${m.seconds.toFixed(2)} s  peak RSS ${m.peakRssMB.toFixed(0)} MB${ratio}`,
+  );
+}
+
+/** Two decimals, for the JSON figures. */
+export function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

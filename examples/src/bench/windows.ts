@@ -1,4 +1,4 @@
-import { type Measurement, median, runChild } from "./measure.js";
+import { type Measurement, median, report, round, runChild } from "./measure.js";
 
 const CHILD = new URL("./windows-child.js", import.meta.url).pathname;
 
@@ -37,7 +37,7 @@ export async function windowsBenchmark(runs: number, records = windowsRecordCoun
   const plainRuns: WindowsRun[] = [];
   for (let r = 0; r < runs; r++) plainRuns.push(await child("plain"));
   const expected = plainRuns[0] as WindowsRun;
-  report("plain loop", plainRuns);
+  report("plain loop", plainRuns, undefined, 22);
 
   const keyflowRuns: WindowsRun[] = [];
   for (let r = 0; r < runs; r++) {
@@ -47,7 +47,7 @@ export async function windowsBenchmark(runs: number, records = windowsRecordCoun
   }
   const plain = median(plainRuns);
   const keyflow = median(keyflowRuns) as WindowsRun;
-  report("keyflow embedded p1", keyflowRuns, plain);
+  report("keyflow embedded p1", keyflowRuns, plain, 22);
   console.log(
     `keyflow heap used: ${keyflow.heapStartMB.toFixed(1)} MB at start, ${keyflow.heapEndMB.toFixed(1)} MB once every window fired` +
       ` (${expected.results} window results, ${Object.keys(expected.sample).length} sampled and equal)`,
@@ -77,18 +77,4 @@ function check(actual: WindowsRun, expected: WindowsRun): void {
     if (got[window] !== count) throw new Error(`${window}: keyflow counted ${got[window]}, the plain loop ${count}`);
   }
   if (!Number.isFinite(actual.heapEndMB)) throw new Error("the Keyflow run never flushed its sink");
-}
-
-function report(name: string, runs: Measurement[], baseline?: Measurement): void {
-  const m = median(runs);
-  const rates = runs.map((run) => run.recordsPerSecond / 1e6);
-  const range = runs.length > 1 ? ` (${Math.min(...rates).toFixed(2)}–${Math.max(...rates).toFixed(2)})` : "";
-  const ratio = baseline === undefined ? "" : `  ratio ${(m.recordsPerSecond / baseline.recordsPerSecond).toFixed(2)}`;
-  console.log(
-    `${name.padEnd(22)} ${(m.recordsPerSecond / 1e6).toFixed(2).padStart(6)} M records/s${range}  ${m.seconds.toFixed(2)} s  peak RSS ${m.peakRssMB.toFixed(0)} MB${ratio}`,
-  );
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }
