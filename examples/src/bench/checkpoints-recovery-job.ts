@@ -2,7 +2,7 @@
 // then a slow trickle of records so it never ends; the first record a process handles is
 // announced on stderr with its time, so the runner sees when a restarted process processes again.
 import { defineJob, generatorSource, valueState } from "@keyflow/functions-sdk";
-import { KEYS, keyOf } from "./checkpoints-job.js";
+import { keyOf } from "./checkpoints-job.js";
 
 let announced = false;
 
@@ -30,5 +30,3 @@ export default defineJob({ name: "bench-checkpoints-recovery" }, (env) => {
     .uid("count-per-key")
     .discard();
 });
-
-export { KEYS };

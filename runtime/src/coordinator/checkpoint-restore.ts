@@ -15,7 +15,6 @@ export class CheckpointRestore {
   private constructor(
     readonly metadata: CheckpointMetadata,
     private readonly storage: CheckpointStorage,
-    private readonly plan: ExecutionPlan,
     /** uid -> shard index -> list state. */
     private readonly operatorState: Map<string, Map<number, Record<string, unknown[]>>>,
   ) {}
@@ -43,7 +42,7 @@ export class CheckpointRestore {
     }
     const missing = Object.keys(metadata.operators).filter((uid) => !present.has(uid));
     if (missing.length > 0 && !allowNonRestoredState) throw new NonRestoredStateError(metadata.id, missing);
-    return new CheckpointRestore(metadata, storage, plan, operatorState);
+    return new CheckpointRestore(metadata, storage, operatorState);
   }
 
   restoreFor(uid: string, shardIndex: number, parallelism: number): OperatorRestore | undefined {
@@ -67,10 +66,5 @@ export class CheckpointRestore {
   restoredSplits(uid: string, shardIndex: number): unknown[] | undefined {
     if (this.metadata.operators[uid] === undefined) return undefined;
     return this.operatorState.get(uid)?.get(shardIndex)?.[SOURCE_SPLITS_STATE] ?? [];
-  }
-
-  /** The plan this restore was made for (its parallelism per operator). */
-  get planned(): ExecutionPlan {
-    return this.plan;
   }
 }

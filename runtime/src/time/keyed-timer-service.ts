@@ -102,12 +102,6 @@ export class KeyedTimerService<N = number> {
     if (next !== undefined && next < this.scheduledAt) this.schedule(next);
   }
 
-  /** Every timer of both domains (snapshots, tests). */
-  *timers(): IterableIterator<InternalTimer<N> & { domain: "eventTime" | "processingTime" }> {
-    for (const timer of this.eventTimers.timers()) yield { ...timer, domain: "eventTime" };
-    for (const timer of this.processingTimers.timers()) yield { ...timer, domain: "processingTime" };
-  }
-
   /** Stops the scheduled processing-time callback (the operator closes). */
   dispose(): void {
     this.cancelScheduled?.();

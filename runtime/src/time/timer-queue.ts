@@ -159,14 +159,6 @@ export class TimerQueue<N> {
     }
   }
 
-  /** Every timer, in no particular order (snapshots, tests). */
-  *timers(): IterableIterator<InternalTimer<N>> {
-    for (const slot of this.byKey.values()) {
-      if (Array.isArray(slot)) for (const queued of slot) yield queued.timer;
-      else yield slot.timer;
-    }
-  }
-
   /** The mark of a snapshot: the read yields (Map key, the key's timers as at the mark); see `timersOf`. */
   snapshot(checkpointId: number, mode: SnapshotMode): TrackedRead<TimerSlot<N>> {
     return this.tracker.mark(checkpointId, mode);
