@@ -51,6 +51,7 @@ export async function keyedSumBenchmark(runs: number): Promise<Record<string, nu
       natsRuns.push({
         recordsPerSecond: Math.min(...nodes.map((n) => n.recordsPerSecond)),
         seconds,
+        startupMs: Math.max(...nodes.map((n) => n.startupMs ?? 0)),
         peakRssMB: Math.max(...nodes.map((n) => n.peakRssMB)),
       });
     }
@@ -69,6 +70,9 @@ export async function keyedSumBenchmark(runs: number): Promise<Record<string, nu
     ratioP2: round(p2.recordsPerSecond / plain.recordsPerSecond),
     ratioNats: round(nats.recordsPerSecond / plain.recordsPerSecond),
     peakRssMB: Math.round(Math.max(p1.peakRssMB, p2.peakRssMB, nats.peakRssMB)),
+    startupMsP1: Math.round(p1.startupMs ?? 0),
+    startupMsP2: Math.round(p2.startupMs ?? 0),
+    startupMsNats: Math.round(nats.startupMs ?? 0),
   };
   return figures;
 }

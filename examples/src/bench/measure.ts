@@ -2,11 +2,16 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-/** One measured run: records per second and the peak resident memory of the processes involved. */
+/**
+ * One measured run: records per second while the job ran (start-up excluded, as engines measure
+ * throughput), the seconds it ran, its start-up, and the peak resident memory of the processes involved.
+ */
 export interface Measurement {
   readonly recordsPerSecond: number;
   readonly seconds: number;
   readonly peakRssMB: number;
+  /** Before any shard ran: loading, planning, starting worker threads or joining peers. */
+  readonly startupMs?: number;
 }
 
 /** Runs a child process to completion and parses the JSON object it prints as its last stdout line. */
@@ -70,8 +75,9 @@ export function report(name: string, runs: Measurement[], baseline?: Measurement
   const rates = runs.map((run) => run.recordsPerSecond / 1e6);
   const range = runs.length > 1 ? ` (${Math.min(...rates).toFixed(2)}–${Math.max(...rates).toFixed(2)})` : "";
   const ratio = baseline === undefined ? "" : `  ratio ${(m.recordsPerSecond / baseline.recordsPerSecond).toFixed(2)}`;
+  const startup = m.startupMs === undefined ? "" : ` + ${m.startupMs.toFixed(0)} ms start-up`;
   console.log(
-    `${name.padEnd(width)} ${(m.recordsPerSecond / 1e6).toFixed(2).padStart(6)} M records/s${range}  ${m.seconds.toFixed(2)} s  peak RSS ${m.peakRssMB.toFixed(0)} MB${ratio}`,
+    `${name.padEnd(width)} ${(m.recordsPerSecond / 1e6).toFixed(2).padStart(6)} M records/s${range}  ${m.seconds.toFixed(2)} s${startup}  peak RSS ${m.peakRssMB.toFixed(0)} MB${ratio}`,
   );
 }
 

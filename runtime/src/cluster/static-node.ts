@@ -52,7 +52,10 @@ export interface NodeResult {
   readonly jobName: string;
   readonly jobId: string;
   readonly node: number;
+  /** From the call to the end of the job on every node, start-up included. */
   readonly durationMs: number;
+  /** The part of `durationMs` before this node's shards ran: loading the job, connecting, waiting for every peer to join. */
+  readonly startupMs: number;
   /**
    * The records the collect sinks of this node's shards gathered: sink name -> shard index ->
    * records in the order the shard emitted them. Plain JSON; merging every node's gives the job's.
@@ -106,8 +109,11 @@ export async function runNode(options: StaticNodeOptions): Promise<NodeResult> {
   });
   try {
     const metrics: Record<string, Record<string, number>> = {};
-    const collected = await runOnLink(job, link, options, metrics);
-    return { jobName: job.name, jobId, node, durationMs: performance.now() - started, collected, metrics };
+    let startupMs = 0;
+    const collected = await runOnLink(job, link, options, metrics, () => {
+      startupMs = performance.now() - started;
+    });
+    return { jobName: job.name, jobId, node, durationMs: performance.now() - started, startupMs, collected, metrics };
   } catch (error) {
     await link.close().catch(() => {});
     throw error;
@@ -119,6 +125,7 @@ async function runOnLink(
   link: NatsLink,
   options: StaticNodeOptions,
   metrics: Record<string, Record<string, number>>,
+  onRunning: () => void,
 ): Promise<Record<string, Record<string, unknown[]>>> {
   const clock = options.clock ?? systemClock;
   const collected: Record<string, Record<string, unknown[]>> = {};
@@ -197,6 +204,7 @@ async function runOnLink(
     );
     let reason = await Promise.race([membership.allJoined().then(() => undefined), stopped]);
     cancelJoinTimer();
+    if (reason === undefined) onRunning();
     reason ??= await Promise.race([
       host
         .run()

@@ -107,7 +107,7 @@ function isColumnar(fields: unknown, columns: unknown, length: unknown): fields 
   for (let i = 0; i < fields.length; i++) {
     if (typeof fields[i] !== "string") return false;
     const column = columns[i] as unknown;
-    if (column instanceof Float64Array) {
+    if (column instanceof Int32Array || column instanceof Float64Array) {
       if (column.length !== length) return false;
     } else if (!Array.isArray(column)) {
       return false;

@@ -86,6 +86,7 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
   if (options.signal?.aborted) throw new JobCancelledError(definition.name);
   let outcome: HostOutcome;
   let savepoint: CheckpointMetadata | undefined;
+  let startupMs = performance.now() - started;
   if (options.checkpoints !== undefined) {
     if (workers > 0) {
       throw new TypeError("execute(): checkpoints run on the calling thread for now; pass workers: 0");
@@ -143,6 +144,9 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
       bufferTimeoutMs,
       credit,
       results,
+      onStarted: () => {
+        startupMs = performance.now() - started;
+      },
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
   }
@@ -150,7 +154,7 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
     if (outcome.error.code === "JOB_CANCELLED") throw new JobCancelledError(definition.name);
     throw new JobFailedError(definition.name, outcome.error);
   }
-  return results.toResult(definition.name, performance.now() - started, savepoint);
+  return results.toResult(definition.name, performance.now() - started, startupMs, savepoint);
 }
 
 function fromOption(from: ExecuteOptions["fromSavepoint"]): {

@@ -5,7 +5,14 @@ import type { ResultCollector } from "../operator/operator.js";
 /** What a finished bounded job returns: the records each collect sink gathered, and operators' metrics. */
 export interface JobResult {
   readonly jobName: string;
+  /** From the call to the end of the job, start-up included. */
   readonly durationMs: number;
+  /**
+   * The part of `durationMs` before any shard ran: loading and planning the job, and on worker
+   * threads starting them and loading the job module in each (about 130 ms for two workers here).
+   * A benchmark's throughput is records / (durationMs - startupMs).
+   */
+  readonly startupMs: number;
   /** The records of a collect sink: shard 0's in emission order, then shard 1's, and so on. */
   get<T>(sink: CollectSink<T>): T[];
   /** Every collect sink's records by name. */
@@ -50,7 +57,7 @@ export class ResultBuffer implements ResultCollector {
     for (const [name, value] of Object.entries(metrics)) sums[name] = (sums[name] ?? 0) + value;
   }
 
-  toResult(jobName: string, durationMs: number, savepoint?: CheckpointMetadata): JobResult {
+  toResult(jobName: string, durationMs: number, startupMs: number, savepoint?: CheckpointMetadata): JobResult {
     const operatorMetrics = this.operatorMetrics;
     const collected = new Map<string, unknown[]>();
     for (const [name, shards] of this.sinks) {
@@ -63,6 +70,7 @@ export class ResultBuffer implements ResultCollector {
     return {
       jobName,
       durationMs,
+      startupMs,
       collected,
       savepoint,
       get<T>(sink: CollectSink<T>): T[] {

@@ -14,6 +14,8 @@ export interface WorkerPoolOptions {
   readonly credit: number;
   readonly results: ResultCollector;
   readonly signal?: AbortSignal;
+  /** Called once every worker loaded the job and was told to start its shards. */
+  readonly onStarted?: () => void;
 }
 
 const ENTRY = new URL("./worker-entry.js", import.meta.url);
@@ -74,7 +76,10 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
       worker.on("message", (message: FromWorker) => {
         switch (message.type) {
           case "ready":
-            if (++ready === threads) for (const w of workers) w.postMessage({ type: "start" });
+            if (++ready === threads) {
+              for (const w of workers) w.postMessage({ type: "start" });
+              options.onStarted?.();
+            }
             return;
           case "collect":
             options.results.add(message.sink, message.shard, message.values, message.transaction);

@@ -68,6 +68,34 @@ describe("element codec", () => {
     assert.deepEqual(roundTrip(element), element);
   });
 
+  it("sends a column of 32-bit integers as an Int32Array and any other numbers as doubles, each exactly", () => {
+    const ints = Array.from({ length: 20 }, (_, i) => ({
+      n: i * 1000 - 7,
+      edge: i % 2 === 0 ? 2 ** 31 - 1 : -(2 ** 31),
+    }));
+    const encodedInts = decodeValue<unknown[]>(encodeElement({ kind: "records", values: ints, timestamps: undefined }));
+    const intColumns = encodedInts[2] as unknown[];
+    assert.ok(intColumns[0] instanceof Int32Array && intColumns[1] instanceof Int32Array);
+    assert.deepEqual(roundTrip({ kind: "records", values: ints, timestamps: undefined }), {
+      kind: "records",
+      values: ints,
+      timestamps: undefined,
+    });
+
+    // Past int32, -0, a fraction, NaN and infinities after a run of integers: the column turns to doubles.
+    const odd = [1, 2, 3, 2 ** 31, -0, 0.5, Number.NaN, Number.POSITIVE_INFINITY, -(2 ** 31) - 1, 7];
+    const values = odd.map((n) => ({ n }));
+    const encoded = decodeValue<unknown[]>(encodeElement({ kind: "records", values, timestamps: undefined }));
+    assert.ok((encoded[2] as unknown[])[0] instanceof Float64Array);
+    const back = roundTrip({ kind: "records", values, timestamps: undefined });
+    assert.equal(back.kind, "records");
+    if (back.kind === "records") {
+      // deepStrictEqual compares with Object.is: -0 must come back as -0, NaN as NaN.
+      assert.deepEqual(back.values, values);
+      assert.ok(Object.is((back.values[4] as { n: number }).n, -0));
+    }
+  });
+
   it("round-trips two records whose field holds a string and then a Uint32Array", () => {
     // The mixed column is [string, Uint32Array], the shape of an encoded string column.
     for (const lengths of [[3, 4], [1]]) {
