@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
-import { runNode } from "../cluster/static-node.js";
 import { CheckpointStore } from "../state/store/checkpoint-store.js";
 import { sendControl } from "./control-socket.js";
+import { type NodeCommandOptions, nodeCommand } from "./node-command.js";
 import { parseRestart } from "./restart-option.js";
 import { type RunCommandOptions, runCommand } from "./run-command.js";
 
@@ -91,57 +90,11 @@ program
   .option("--batch-size <n>", "records per channel batch", positiveInt, 1000)
   .option("--buffer-timeout <ms>", "longest a partial batch waits", nonNegativeInt, 10)
   .option("--join-timeout <ms>", "how long to wait for every node to join", positiveInt, 60_000)
-  .action(
-    async (options: {
-      nats: string;
-      job: string;
-      node: number;
-      nodes: number;
-      parallelism?: number;
-      jobId?: string;
-      results?: string;
-      batchSize: number;
-      bufferTimeout: number;
-      joinTimeout: number;
-    }) => {
-      const controller = new AbortController();
-      const onSignal = () => {
-        console.error(`keyflow: node ${options.node}: cancelling the job…`);
-        controller.abort();
-      };
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
-      try {
-        const result = await runNode({
-          natsUrl: options.nats,
-          job: options.job,
-          node: options.node,
-          nodes: options.nodes,
-          ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
-          ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
-          batchSize: options.batchSize,
-          bufferTimeoutMs: options.bufferTimeout,
-          joinTimeoutMs: options.joinTimeout,
-          signal: controller.signal,
-        });
-        if (options.results !== undefined) await writeFile(options.results, JSON.stringify(result.collected));
-        console.error(
-          `keyflow: node ${result.node} of job "${result.jobName}" finished in ${(result.durationMs / 1000).toFixed(2)} s`,
-        );
-      } catch (error) {
-        if ((error as { code?: string }).code === "JOB_CANCELLED") {
-          console.error(`keyflow: node ${options.node}: job cancelled`);
-          return;
-        }
-        throw error;
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-        // The node is done; should a user's source or sink leave a handle open, do not hang on it.
-        setTimeout(() => process.exit(), 3000).unref();
-      }
-    },
-  );
+  .option("--state-dir <dir>", "checkpoint the job; node 0 keeps the checkpoints in this LevelDB folder")
+  .option("--checkpoint-interval <ms>", "time between checkpoints (with --state-dir)", positiveInt, 1_000)
+  .option("--retain <n>", "completed checkpoints node 0 keeps in --state-dir", positiveInt, 3)
+  .option("--peer-timeout <ms>", "silence after which a peer is presumed dead and the job fails", positiveInt, 10_000)
+  .action((options: NodeCommandOptions) => nodeCommand(options));
 
 function positiveInt(value: string): number {
   const n = Number(value);

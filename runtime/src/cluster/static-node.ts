@@ -1,14 +1,18 @@
 import type { JobDefinition } from "@keyflow/functions-sdk";
 import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
+import type { CheckpointingOptions } from "../checkpoint/checkpoint-coordinator.js";
+import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
 import { JobCancelledError, JobFailedError } from "../node/errors.js";
 import { loadJob } from "../node/load-job.js";
 import { ShardHost } from "../node/shard-host.js";
-import type { ExecutionPlan } from "../plan/execution-plan.js";
+import { buildExecutionPlan, type ExecutionPlan } from "../plan/execution-plan.js";
 import { type Clock, systemClock } from "../time/clock.js";
 import { jobIdFromName } from "../transport/job-subjects.js";
 import { connectNats } from "../transport/nats-connection.js";
 import type { NatsLink } from "../transport/nats-link.js";
 import { type SerializedError, serializeError } from "../util/serialized-error.js";
+import { CheckpointFollower } from "./checkpoint-follower.js";
+import { CheckpointLeader } from "./checkpoint-leader.js";
 import { InvalidNodeOptionsError, PeersMissingError } from "./errors.js";
 import { NatsChannelFactory } from "./nats-channel-factory.js";
 import { NodeMembership } from "./node-membership.js";
@@ -45,6 +49,16 @@ export interface StaticNodeOptions {
   readonly clock?: Clock;
   /** Aborting cancels this node and, through NATS, every other node of the job. */
   readonly signal?: AbortSignal;
+  /**
+   * Checkpoint the job (every node must say so). Node 0 runs the coordinator and keeps every
+   * checkpoint in `storage` (required there, ignored elsewhere); the other nodes ship their
+   * shards' snapshots to it over NATS and fetch their state from it when the job starts from a
+   * checkpoint. A node started again after a crash (all of them: a static cluster restarts as a
+   * whole) resumes from node 0's latest completed checkpoint.
+   */
+  readonly checkpoints?: CheckpointingOptions & { readonly storage?: CheckpointStorage };
+  /** Where the node says what checkpointing does (restores, completions, aborts). */
+  readonly log?: (message: string) => void;
 }
 
 /** What one node of a finished job returns. */
@@ -129,16 +143,54 @@ async function runOnLink(
 ): Promise<Record<string, Record<string, unknown[]>>> {
   const clock = options.clock ?? systemClock;
   const collected: Record<string, Record<string, unknown[]>> = {};
+  const committed = new Set<string>();
+  const planOptions = options.parallelism === undefined ? {} : { parallelism: options.parallelism };
+  const log = options.log ?? (() => {});
+  let leader: CheckpointLeader | undefined;
+  let follower: CheckpointFollower | undefined;
+  if (options.checkpoints !== undefined) {
+    // Before the host: source shards take their restored splits when it builds them.
+    const plan = buildExecutionPlan(job.build(), planOptions);
+    if (options.node === 0) {
+      const storage = options.checkpoints.storage;
+      if (storage === undefined) throw new InvalidNodeOptionsError("node 0 of a checkpointed job needs a storage");
+      leader = await CheckpointLeader.prepare({
+        link,
+        job,
+        plan,
+        storage,
+        checkpoints: options.checkpoints,
+        clock,
+        log,
+      });
+    } else {
+      follower = await CheckpointFollower.prepare({
+        link,
+        node: options.node,
+        nodes: options.nodes,
+        job,
+        plan,
+        clock,
+        waitMs: options.joinTimeoutMs ?? 60_000,
+        log,
+      });
+    }
+  }
   // Built before the node announces itself: a plan error surfaces here, before any peer waits on us.
   const host = new ShardHost({
     job,
-    planOptions: options.parallelism === undefined ? {} : { parallelism: options.parallelism },
+    planOptions,
     location: { node: options.node, thread: 0 },
     nodes: options.nodes,
     threadsPerNode: 1,
     clock,
     results: {
-      add(sink, shard, values) {
+      add(sink, shard, values, transaction) {
+        // A restored checkpoint's pre-committed transactions are committed again: once is enough.
+        if (transaction !== undefined) {
+          if (committed.has(transaction)) return;
+          committed.add(transaction);
+        }
         const shards = (collected[sink] ??= {});
         const list = (shards[String(shard)] ??= []);
         for (const value of values) list.push(value);
@@ -155,7 +207,11 @@ async function runOnLink(
       link,
       ...(options.askIntervalMs === undefined ? {} : { askIntervalMs: options.askIntervalMs }),
     }),
+    ...(leader === undefined && follower === undefined
+      ? {}
+      : { checkpointing: (leader ?? (follower as CheckpointFollower)).shardCheckpointing }),
   });
+  follower?.start(host);
   host.scheduler.afterTick(() => link.flushCredits());
 
   let stop: (reason: Stop) => void = () => {};
@@ -174,7 +230,8 @@ async function runOnLink(
     link,
     node: options.node,
     nodes: options.nodes,
-    plan: planSummary(host.plan, options.nodes),
+    // Checkpointing is part of the plan: a node without it would never answer node 0's triggers.
+    plan: planSummary(host.plan, options.nodes) + (options.checkpoints === undefined ? "" : " checkpointed"),
     clock,
     heartbeatMs: options.heartbeatMs ?? 250,
     peerTimeoutMs: options.peerTimeoutMs ?? 10_000,
@@ -204,7 +261,10 @@ async function runOnLink(
     );
     let reason = await Promise.race([membership.allJoined().then(() => undefined), stopped]);
     cancelJoinTimer();
-    if (reason === undefined) onRunning();
+    if (reason === undefined) {
+      onRunning();
+      leader?.start(host);
+    }
     reason ??= await Promise.race([
       host
         .run()
@@ -222,6 +282,8 @@ async function runOnLink(
       membership.setStatus("finished");
       reason = await Promise.race([membership.allFinished().then(() => undefined), stopped]);
     }
+    await leader?.stop();
+    follower?.stop();
     if (reason === undefined) {
       membership.stop();
       await link.drain();

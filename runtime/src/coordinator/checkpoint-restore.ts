@@ -68,3 +68,30 @@ export class CheckpointRestore {
     return this.operatorState.get(uid)?.get(shardIndex)?.[SOURCE_SPLITS_STATE] ?? [];
   }
 }
+
+/** The checkpoint to restore: the newest usable one, reporting (by name) any damaged one passed over. */
+export async function latestRestorable(
+  storage: CheckpointStorage,
+  log: (message: string) => void,
+): Promise<CheckpointMetadata | undefined> {
+  if (storage.latestUsable === undefined) return storage.latestCompleted();
+  const { checkpoint, damage } = await storage.latestUsable();
+  for (const error of damage) log(`skipping a damaged checkpoint: ${error.message}`);
+  return checkpoint;
+}
+
+/** What a checkpoint's metadata records of each operator of a plan, by uid. */
+export function checkpointedOperators(
+  plan: ExecutionPlan,
+  uidOf: (nodeId: number) => string,
+  defaultMaxParallelism: number,
+): CheckpointMetadata["operators"] {
+  const operators: Record<string, { parallelism: number; maxParallelism: number; shards: number }> = {};
+  for (const vertex of plan.vertices) {
+    for (const node of vertex.operators) {
+      const maxParallelism = plan.parallelismOf.get(node.id)?.maxParallelism ?? defaultMaxParallelism;
+      operators[uidOf(node.id)] = { parallelism: vertex.parallelism, maxParallelism, shards: vertex.parallelism };
+    }
+  }
+  return operators;
+}

@@ -7,7 +7,7 @@ import type { ResultCollector } from "../operator/operator.js";
 import { buildExecutionPlan, type PlanOptions } from "../plan/execution-plan.js";
 import type { Clock } from "../time/clock.js";
 import { serializeError } from "../util/serialized-error.js";
-import { CheckpointRestore } from "./checkpoint-restore.js";
+import { CheckpointRestore, checkpointedOperators, latestRestorable } from "./checkpoint-restore.js";
 import { RestartPolicy, type RestartStrategy } from "./restart-strategy.js";
 
 export interface CheckpointedRunOptions {
@@ -70,7 +70,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       return savepoint;
     },
   });
-  let from = options.from ?? (await latest(options.storage, log));
+  let from = options.from ?? (await latestRestorable(options.storage, log));
   // `from` is read from its own store until this run has completed a checkpoint of its own.
   let fromStorage = options.from !== undefined ? (options.fromStorage ?? options.storage) : options.storage;
   for (;;) {
@@ -106,13 +106,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
         credit: options.credit,
         checkpointing,
       });
-      const operators: Record<string, { parallelism: number; maxParallelism: number; shards: number }> = {};
-      for (const vertex of host.plan.vertices) {
-        for (const node of vertex.operators) {
-          const maxParallelism = host.plan.parallelismOf.get(node.id)?.maxParallelism ?? graph.maxParallelism;
-          operators[uidOf(node.id)] = { parallelism: vertex.parallelism, maxParallelism, shards: vertex.parallelism };
-        }
-      }
+      const operators = checkpointedOperators(host.plan, uidOf, graph.maxParallelism);
       nextId = Math.max(nextId, (from?.id ?? 0) + 1, (options.storage.lastCheckpointId ?? 0) + 1);
       coordinator = new CheckpointCoordinator({
         ...options.checkpoints,
@@ -170,7 +164,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
         error: { ...outcome.error, message: `${outcome.error.message} (not restarted: ${decision.why})` },
       };
     }
-    const own = await latest(options.storage, log);
+    const own = await latestRestorable(options.storage, log);
     from = own ?? options.from;
     if (own !== undefined) fromStorage = options.storage;
     log(
@@ -179,15 +173,4 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
     );
     await options.clock.sleep(decision.delayMs);
   }
-}
-
-/** The checkpoint to restore: the newest usable one, reporting (by name) any damaged one passed over. */
-async function latest(
-  storage: CheckpointStorage,
-  log: (message: string) => void,
-): Promise<CheckpointMetadata | undefined> {
-  if (storage.latestUsable === undefined) return storage.latestCompleted();
-  const { checkpoint, damage } = await storage.latestUsable();
-  for (const error of damage) log(`skipping a damaged checkpoint: ${error.message}`);
-  return checkpoint;
 }

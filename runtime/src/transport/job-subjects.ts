@@ -10,10 +10,16 @@ const TOKEN = /^[A-Za-z0-9_-]+$/;
  *   receiving shard needs one subscription per input edge, not one per channel;
  * - `kf.<jobId>.c<channel>.credit`: the reader's grant for channel `channel`, as an absolute total;
  * - `kf.<jobId>.c<channel>.ask`: a writer without credit asks the reader to repeat its grant;
- * - `kf.<jobId>.control`: node status, failure and cancellation, seen by every node of the job.
+ * - `kf.<jobId>.control`: node status, failure and cancellation, seen by every node of the job;
+ * - `kf.<jobId>.checkpoint.down`: the checkpoint coordinator (node 0) to every node: trigger, complete, abort;
+ * - `kf.<jobId>.checkpoint.up`: nodes to the coordinator: their shards' snapshots, declined triggers;
+ * - `kf.<jobId>.checkpoint.restore`: requests to the coordinator for the state a node restores.
  */
 export class JobSubjects {
   readonly control: string;
+  readonly checkpointDown: string;
+  readonly checkpointUp: string;
+  readonly checkpointRestore: string;
   private readonly prefix: string;
 
   /** Throws InvalidSubjectTokenError unless `jobId` is one subject token of letters, digits, "-" and "_". */
@@ -21,6 +27,9 @@ export class JobSubjects {
     if (!TOKEN.test(jobId)) throw new InvalidSubjectTokenError("job id", jobId);
     this.prefix = `kf.${jobId}`;
     this.control = `${this.prefix}.control`;
+    this.checkpointDown = `${this.prefix}.checkpoint.down`;
+    this.checkpointUp = `${this.prefix}.checkpoint.up`;
+    this.checkpointRestore = `${this.prefix}.checkpoint.restore`;
   }
 
   data(edge: number, targetShard: number): string {

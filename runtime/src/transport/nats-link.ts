@@ -227,6 +227,37 @@ export class NatsLink {
     });
   }
 
+  /**
+   * Answers requests on `subject`: each msgpack-encoded request value goes to `handler`, and what
+   * it resolves with is the reply. A handler that throws or rejects answers `{ error: message }`,
+   * so the asker hears why instead of timing out.
+   */
+  serve(subject: string, handler: (value: unknown) => unknown): Subscription {
+    return this.nc.subscribe(subject, {
+      callback: (error, message) => {
+        if (error !== null) {
+          this.fail(error);
+          return;
+        }
+        void (async () => {
+          let reply: unknown;
+          try {
+            reply = await handler(decodeValue<unknown>(message.data));
+          } catch (thrown) {
+            reply = { error: thrown instanceof Error ? thrown.message : String(thrown) };
+          }
+          if (!this.nc.isClosed()) message.respond(encodeValue(reply));
+        })();
+      },
+    });
+  }
+
+  /** Asks whoever serves `subject` (see `serve`) and resolves with the decoded reply. */
+  async request<T>(subject: string, value: unknown, timeoutMs: number): Promise<T> {
+    const reply = await this.nc.request(subject, encodeValue(value), { timeout: timeoutMs });
+    return decodeValue<T>(reply.data);
+  }
+
   /** Resolves once the server has processed everything published so far. */
   async flush(): Promise<void> {
     if (this.nc.isClosed()) return;

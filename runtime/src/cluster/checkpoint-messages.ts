@@ -1,0 +1,198 @@
+import type { CheckpointMetadata } from "../checkpoint/checkpoint-storage.js";
+import type { ShardSnapshotReport } from "../checkpoint/shard-checkpointing.js";
+import type { KeyGroupRange } from "../partition/key-groups.js";
+import { DELETED, type KeyedStateEntry, type OperatorListState, type OperatorSnapshot } from "../state/snapshot.js";
+
+/**
+ * The checkpoint protocol of a static cluster, on the job's `checkpoint.*` subjects. Node 0 runs
+ * the coordinator and owns the checkpoint storage, as Flink's JobManager owns checkpoint
+ * metadata; the other nodes' shards ship their snapshots to it and fetch their state from it on
+ * restore, so one LevelDB folder holds every completed checkpoint of the job.
+ */
+
+/** Coordinator to every node (`checkpoint.down`). */
+export type DownMessage =
+  | { readonly type: "trigger"; readonly id: number; readonly timestamp: number; readonly savepoint: boolean }
+  | { readonly type: "notify"; readonly id: number; readonly completed: boolean };
+
+/** A node to the coordinator (`checkpoint.up`). A shard's entries precede its report, in order, on one connection. */
+export type UpMessage =
+  | {
+      readonly type: "entries";
+      readonly id: number;
+      readonly vertexId: number;
+      readonly shardIndex: number;
+      readonly uid: string;
+      /** Flat: keyGroup, state, key, value, deleted (1 or 0) per entry. */
+      readonly entries: unknown[];
+    }
+  | {
+      readonly type: "report";
+      readonly node: number;
+      readonly id: number;
+      readonly savepoint: boolean;
+      readonly vertexId: number;
+      readonly shardIndex: number;
+      readonly snapshots: readonly ShippedSnapshot[];
+    }
+  | { readonly type: "declined"; readonly node: number; readonly id: number; readonly reason: string };
+
+/** An operator snapshot without its entries (they travel before it). */
+export interface ShippedSnapshot {
+  readonly uid: string;
+  readonly mode: "full" | "incremental";
+  readonly keyGroups: KeyGroupRange;
+  readonly operatorState: Readonly<Record<string, OperatorListState>>;
+}
+
+/** Requests on `checkpoint.restore`, answered by node 0. */
+export type RestoreRequest =
+  | { readonly type: "checkpoint" }
+  | {
+      readonly type: "operatorState";
+      readonly uid: string;
+      readonly shardIndex: number;
+      readonly parallelism: number;
+    }
+  | {
+      readonly type: "keyed";
+      readonly uid: string;
+      readonly shardIndex: number;
+      readonly parallelism: number;
+      readonly part: number;
+    };
+
+export interface CheckpointReply {
+  /** The checkpoint every node restores, or null for a fresh start. */
+  readonly checkpoint: CheckpointMetadata | null;
+}
+export interface OperatorStateReply {
+  /** Null when the checkpoint holds nothing for the operator. */
+  readonly state: Readonly<Record<string, readonly unknown[]>> | null;
+  readonly splits: unknown[] | null;
+}
+export interface KeyedPartReply {
+  readonly entries: unknown[];
+  readonly more: boolean;
+}
+/** What a request answers when it failed on node 0. */
+export interface ErrorReply {
+  readonly error: string;
+}
+
+/** Entries per `entries` message or keyed restore part: well under NATS's 1 MB payload for small values. */
+export const ENTRIES_PER_MESSAGE = 2000;
+
+/** Appends an entry to a flat list; a deletion travels as a flag, since DELETED is a symbol. */
+export function flattenEntry(flat: unknown[], entry: KeyedStateEntry): void {
+  const deleted = entry.value === DELETED;
+  flat.push(entry.keyGroup, entry.state, entry.key, deleted ? null : entry.value, deleted ? 1 : 0);
+}
+
+export function unflattenEntries(flat: readonly unknown[], into: KeyedStateEntry[]): void {
+  for (let i = 0; i + 4 < flat.length; i += 5) {
+    into.push({
+      keyGroup: flat[i] as number,
+      state: flat[i + 1] as string,
+      key: flat[i + 2],
+      value: flat[i + 4] === 1 ? DELETED : flat[i + 3],
+    });
+  }
+}
+
+/**
+ * Turns a shard's report into messages, reading (and so encoding) every entry now, on the shard's
+ * thread: an entry's value may be the operator's live object, which the shard changes once it
+ * runs again. Releases the snapshots when done.
+ */
+export function shipReport(node: number, report: ShardSnapshotReport, send: (message: UpMessage) => void): void {
+  const shipped: ShippedSnapshot[] = [];
+  try {
+    for (const snapshot of report.snapshots) {
+      let flat: unknown[] = [];
+      for (const entry of snapshot.keyed) {
+        flattenEntry(flat, entry);
+        if (flat.length >= ENTRIES_PER_MESSAGE * 5) {
+          send(entriesMessage(report, snapshot, flat));
+          flat = [];
+        }
+      }
+      if (flat.length > 0) send(entriesMessage(report, snapshot, flat));
+      shipped.push({
+        uid: snapshot.uid,
+        mode: snapshot.mode,
+        keyGroups: snapshot.keyGroups,
+        operatorState: snapshot.operatorState,
+      });
+    }
+  } finally {
+    for (const snapshot of report.snapshots) snapshot.release();
+  }
+  send({
+    type: "report",
+    node,
+    id: report.checkpointId,
+    savepoint: report.savepoint,
+    vertexId: report.vertexId,
+    shardIndex: report.shardIndex,
+    snapshots: shipped,
+  });
+}
+
+function entriesMessage(report: ShardSnapshotReport, snapshot: OperatorSnapshot, flat: unknown[]): UpMessage {
+  return {
+    type: "entries",
+    id: report.checkpointId,
+    vertexId: report.vertexId,
+    shardIndex: report.shardIndex,
+    uid: snapshot.uid,
+    entries: flat,
+  };
+}
+
+/**
+ * Reassembles shipped reports on node 0: entries gather per (checkpoint, shard, operator) until
+ * the shard's report arrives, which becomes a report with ordinary snapshots.
+ */
+export class ReportAssembler {
+  private readonly entries = new Map<string, Map<string, KeyedStateEntry[]>>();
+
+  add(message: Extract<UpMessage, { type: "entries" }>): void {
+    const shardKey = `${message.id}/${message.vertexId}/${message.shardIndex}`;
+    let byUid = this.entries.get(shardKey);
+    if (byUid === undefined) {
+      byUid = new Map();
+      this.entries.set(shardKey, byUid);
+    }
+    let list = byUid.get(message.uid);
+    if (list === undefined) {
+      list = [];
+      byUid.set(message.uid, list);
+    }
+    unflattenEntries(message.entries, list);
+  }
+
+  complete(message: Extract<UpMessage, { type: "report" }>): ShardSnapshotReport {
+    const shardKey = `${message.id}/${message.vertexId}/${message.shardIndex}`;
+    const byUid = this.entries.get(shardKey);
+    this.entries.delete(shardKey);
+    return {
+      checkpointId: message.id,
+      savepoint: message.savepoint,
+      vertexId: message.vertexId,
+      shardIndex: message.shardIndex,
+      snapshots: message.snapshots.map(
+        (shipped): OperatorSnapshot => ({
+          ...shipped,
+          keyed: byUid?.get(shipped.uid) ?? [],
+          release: () => {},
+        }),
+      ),
+    };
+  }
+
+  /** Drops what was gathered for a checkpoint that ended (completed or aborted). */
+  forget(checkpointId: number): void {
+    for (const key of this.entries.keys()) if (key.startsWith(`${checkpointId}/`)) this.entries.delete(key);
+  }
+}
