@@ -13,8 +13,19 @@ import { type CheckpointMetadata, CheckpointStore, execute, type JobControl, typ
 export class SavepointRuns {
   private constructor(
     readonly dir: string,
-    readonly store: CheckpointStore,
+    private current: CheckpointStore,
   ) {}
+
+  get store(): CheckpointStore {
+    return this.current;
+  }
+
+  /** Closes the store, lets `change` work on its folder (raw LevelDB edits), and opens it again. */
+  async reopen(change: (dir: string) => Promise<void>): Promise<void> {
+    await this.current.close();
+    await change(this.dir);
+    this.current = await CheckpointStore.open(this.dir);
+  }
 
   static async open(): Promise<SavepointRuns> {
     const dir = await mkdtemp(join(tmpdir(), "keyflow-evolution-"));
@@ -61,7 +72,7 @@ export class SavepointRuns {
       workers: 0,
       batchSize: 50,
       // Long enough that only the savepoint matters; it still exercises the store's chains.
-      checkpoints: { intervalMs: 60_000, storage: this.store },
+      checkpoints: { intervalMs: 60_000, storage: this.current },
       restartStrategy: { kind: "none" },
       onControl,
       // The sources of each version have their own uids: the old one's position is dropped.
@@ -71,7 +82,7 @@ export class SavepointRuns {
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    await this.current.close();
     await rm(this.dir, { recursive: true, force: true });
   }
 }

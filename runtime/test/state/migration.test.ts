@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type Collector, collectSink, defineJob, listState, mapState, valueState } from "@keyflow/functions-sdk";
+import { decodeStoreRecord, encodeStoreRecord } from "../../src/codec/store-codec.js";
 import { JobFailedError } from "../../src/index.js";
+import { FORMAT_KEY, manifestKey, metadataKey } from "../../src/state/store/keys.js";
 import { SavepointRuns } from "../helpers/savepoint-runs.js";
+import { withRawDb } from "./store/store-fixtures.js";
 
 /*
  * Version 1 of a job stores readings in celsius; version 2 declares its states at version 2 in
@@ -256,5 +259,45 @@ describe("Restoring keyed state at a version the job cannot take", () => {
       error.message,
       /operator "thermometer": migrating state "reading" of key "?k3"? from version 1 to 2 failed: sensor out of range/,
     );
+  });
+});
+
+describe("Restoring a checkpoint of store format 1", () => {
+  it("takes every state as version 1: a version-2 job migrates it, and the store is upgraded to format 2", async () => {
+    const runs = await SavepointRuns.open();
+    try {
+      const first = { processed: 0 };
+      const { savepoint } = await runs.runToSavepoint(version1(first), () => first.processed, V1_RECORDS);
+      // Rewrite the savepoint as format 1 wrote it: no state versions in its manifests.
+      await runs.reopen((dir) =>
+        withRawDb(dir, async (db) => {
+          await db.put(FORMAT_KEY, encodeStoreRecord({ format: 1 }));
+          await db.put(metadataKey(savepoint.id), encodeStoreRecord({ ...savepoint, format: 1 }));
+          for (const uid of Object.keys(savepoint.operators)) {
+            const key = manifestKey(savepoint.id, uid, 0);
+            const { stateVersions, ...manifest } = decodeStoreRecord(await db.get(key)) as Record<string, unknown>;
+            assert.ok(stateVersions !== undefined, "format 2 wrote state versions");
+            await db.put(key, encodeStoreRecord(manifest));
+          }
+        }),
+      );
+      const old = runs.store.completed()[0];
+      assert.equal(old?.format, 1);
+      assert.equal(runs.store.restoreStateVersions(savepoint.id, "thermometer"), undefined);
+
+      const hooks = noHooks();
+      const second = { processed: 0 };
+      const { result } = await runs.runToSavepoint(version2(second, hooks), () => second.processed, V2_RECORDS, old);
+      assert.deepEqual(hooks.reading, Array(KEYS).fill(1));
+      const reports = result.get(outputs).sort((a, b) => a.key.localeCompare(b.key));
+      assert.deepEqual(reports, ["k0", "k1", "k2"].map(expectedReport));
+      await runs.reopen(async (dir) => {
+        await withRawDb(dir, async (db) => {
+          assert.deepEqual(decodeStoreRecord(await db.get(FORMAT_KEY)), { format: 2 });
+        });
+      });
+    } finally {
+      await runs.close();
+    }
   });
 });
