@@ -26,6 +26,7 @@ export { InvalidTimestampError, UserFunctionError } from "./operator/errors.js";
 export { PartitionOutOfRangeError } from "./partition/errors.js";
 export type { KeyGroupRange } from "./partition/key-groups.js";
 export { keyGroupOf, keyGroupRangeOf, shardOfKey, shardOfKeyGroup } from "./partition/key-groups.js";
+export { StateMigrationError, StateRestoreError, StateVersionError } from "./state/errors.js";
 export type { CheckpointStoreOptions } from "./state/store/checkpoint-store.js";
 export { CheckpointStore } from "./state/store/checkpoint-store.js";
 export type { Clock } from "./time/clock.js";

@@ -1,4 +1,5 @@
 import { type Actor, createActor } from "xstate";
+import { STORE_FORMAT } from "../state/store/records.js";
 import type { Clock } from "../time/clock.js";
 import type { CheckpointMetadata, CheckpointStorage } from "./checkpoint-storage.js";
 import { type CoordinatorState, coordinatorMachine } from "./coordinator-machine.js";
@@ -233,7 +234,7 @@ export class CheckpointCoordinator {
       jobName: this.options.jobName,
       maxParallelism: this.options.maxParallelism,
       operators,
-      format: 1,
+      format: STORE_FORMAT,
     };
     try {
       await this.options.storage.complete(metadata);

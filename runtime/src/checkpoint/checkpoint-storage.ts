@@ -29,6 +29,14 @@ export interface CheckpointStorage {
     uid: string,
     range: KeyGroupRange,
   ): AsyncIterable<readonly KeyedStateEntry[]>;
+  /**
+   * The version each keyed state of `uid` was stored at in checkpoint `checkpointId`; undefined
+   * when the checkpoint records none (every state at version 1). Storages without versions omit it.
+   */
+  restoreStateVersions?(
+    checkpointId: number,
+    uid: string,
+  ): Readonly<Record<string, number>> | undefined | Promise<Readonly<Record<string, number>> | undefined>;
   restoreOperatorState(
     checkpointId: number,
     uid: string,

@@ -8,6 +8,7 @@ interface StoredShard {
   readonly keyGroups: KeyGroupRange;
   readonly keyed: KeyedStateEntry[];
   readonly operatorState: Record<string, { distribution: "split" | "union"; items: readonly unknown[] }>;
+  readonly stateVersions: Readonly<Record<string, number>>;
 }
 
 /**
@@ -39,6 +40,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
         keyGroups: snapshot.keyGroups,
         keyed,
         operatorState: structuredClone(snapshot.operatorState) as StoredShard["operatorState"],
+        stateVersions: { ...snapshot.stateVersions },
       });
       byUid.set(snapshot.uid, shards);
     } finally {
@@ -80,6 +82,12 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
       }
     }
     for (const entry of state.values()) yield { ...entry, value: structuredClone(entry.value) };
+  }
+
+  async restoreStateVersions(checkpointId: number, uid: string): Promise<Record<string, number>> {
+    const versions: Record<string, number> = {};
+    for (const shard of this.written.get(checkpointId)?.get(uid) ?? []) Object.assign(versions, shard.stateVersions);
+    return versions;
   }
 
   async restoreOperatorState(

@@ -17,6 +17,8 @@ export class CheckpointRestore {
     private readonly storage: CheckpointStorage,
     /** uid -> shard index -> list state. */
     private readonly operatorState: Map<string, Map<number, Record<string, unknown[]>>>,
+    /** uid -> the version each keyed state was stored at (absent: all at version 1). */
+    private readonly stateVersions: Map<string, Readonly<Record<string, number>>>,
   ) {}
 
   static async load(
@@ -28,6 +30,7 @@ export class CheckpointRestore {
   ): Promise<CheckpointRestore> {
     const present = new Set<string>();
     const operatorState = new Map<string, Map<number, Record<string, unknown[]>>>();
+    const stateVersions = new Map<string, Readonly<Record<string, number>>>();
     for (const vertex of plan.vertices) {
       for (const node of vertex.operators) {
         const uid = uidOf(node.id);
@@ -38,11 +41,13 @@ export class CheckpointRestore {
           byShard.set(shard, await storage.restoreOperatorState(metadata.id, uid, shard, vertex.parallelism));
         }
         operatorState.set(uid, byShard);
+        const versions = await storage.restoreStateVersions?.(metadata.id, uid);
+        if (versions !== undefined) stateVersions.set(uid, versions);
       }
     }
     const missing = Object.keys(metadata.operators).filter((uid) => !present.has(uid));
     if (missing.length > 0 && !allowNonRestoredState) throw new NonRestoredStateError(metadata.id, missing);
-    return new CheckpointRestore(metadata, storage, operatorState);
+    return new CheckpointRestore(metadata, storage, operatorState, stateVersions);
   }
 
   restoreFor(uid: string, shardIndex: number, parallelism: number): OperatorRestore | undefined {
@@ -52,14 +57,17 @@ export class CheckpointRestore {
     const storage = this.storage;
     const operatorState = this.operatorState.get(uid)?.get(shardIndex) ?? {};
     const id = this.metadata.id;
+    const versions = this.stateVersions.get(uid);
+    const stateVersions = versions === undefined ? {} : { stateVersions: versions };
     // Iterables are lazy: only the one the operator reads touches the storage.
     const keyed = { [Symbol.asyncIterator]: () => storage.restoreKeyed(id, uid, range)[Symbol.asyncIterator]() };
-    if (storage.restoreKeyedBatches === undefined) return { keyed, operatorState };
+    if (storage.restoreKeyedBatches === undefined) return { keyed, operatorState, ...stateVersions };
     const batches = storage.restoreKeyedBatches.bind(storage);
     return {
       keyed,
       keyedBatches: { [Symbol.asyncIterator]: () => batches(id, uid, range)[Symbol.asyncIterator]() },
       operatorState,
+      ...stateVersions,
     };
   }
 

@@ -40,3 +40,49 @@ export class StateRestoreError extends KeyflowError {
     super(`operator "${operator}": cannot restore state "${state}": ${problem}`, options);
   }
 }
+
+/**
+ * A checkpoint holds state `state` of operator `operator` at a version the job cannot take:
+ * newer than the descriptor's (the job is older than the one that wrote it), or older with no
+ * `migrate` hook to bring its values forward. Checked for every state the checkpoint names,
+ * whether or not the restoring shard has entries of it, so a savepoint restores or fails the same
+ * way at any parallelism. Terminal: deploy the version that wrote it, or add a migration.
+ */
+export class StateVersionError extends KeyflowError {
+  readonly code = "STATE_VERSION_UNSUPPORTED";
+  constructor(
+    readonly operator: string,
+    readonly state: string,
+    readonly storedVersion: number,
+    readonly declaredVersion: number,
+  ) {
+    super(
+      `operator "${operator}": state "${state}" was stored at version ${storedVersion}, the job declares version ${declaredVersion}` +
+        (storedVersion > declaredVersion
+          ? ": a newer job wrote it, this job cannot read it"
+          : ": the state has no migrate hook to bring older values forward"),
+    );
+  }
+}
+
+/**
+ * The `migrate` hook of state `state` of operator `operator` threw for the value of `key` while
+ * restoring it from version `fromVersion` to `toVersion`. The cause is the hook's error. Terminal:
+ * the restore fails before any record is processed; fix the hook (the checkpoint is unchanged).
+ */
+export class StateMigrationError extends KeyflowError {
+  readonly code = "STATE_MIGRATION_FAILED";
+  constructor(
+    readonly operator: string,
+    readonly state: string,
+    readonly key: string,
+    readonly fromVersion: number,
+    readonly toVersion: number,
+    cause: unknown,
+  ) {
+    super(
+      `operator "${operator}": migrating state "${state}" of key ${key} from version ${fromVersion} to ${toVersion} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}

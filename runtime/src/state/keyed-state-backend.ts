@@ -4,6 +4,7 @@ import { keyGroupOf } from "../partition/key-groups.js";
 import type { Clock } from "../time/clock.js";
 import { ABSENT, type SnapshotMode } from "../util/change-tracker.js";
 import type { KeyedPartSnapshot, KeyedStatePart } from "./keyed-state-part.js";
+import { migrationOf, versionOf } from "./migration.js";
 import { DELETED, type KeyedStateEntry } from "./snapshot.js";
 import {
   AggregatingHandle,
@@ -33,6 +34,10 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
   /** The key of the record or timer being processed. */
   currentKey: Key = "";
   private readonly tables = new Map<string, StateTable<unknown>>();
+  /** The descriptor each table was made for: its version and migrate hook. */
+  private readonly descriptors = new Map<string, StateDescriptor>();
+  /** Tables whose restored values were migrated: they start without a base (see migrateFrom). */
+  private readonly migrated = new Set<string>();
   /** Checkpoints began (a mark or a restore): tables made from now on track their changes from the start. */
   private tracking = false;
 
@@ -59,6 +64,7 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
         tracked: this.tracking,
       });
       this.tables.set(name, table);
+      this.descriptors.set(name, descriptor);
     }
     return table;
   }
@@ -119,7 +125,30 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
 
   restored(): void {
     this.tracking = true;
-    for (const table of this.tables.values()) table.tracker.startFromBase();
+    for (const [name, table] of this.tables) {
+      table.migration = undefined;
+      // A migrated table differs from what the checkpoint's chain holds: its first snapshot must
+      // be full, so no chain ever mixes values of two versions of a state.
+      if (!this.migrated.has(name)) table.tracker.startFromBase();
+    }
+    this.migrated.clear();
+  }
+
+  stateVersions(): Readonly<Record<string, number>> {
+    const versions: Record<string, number> = {};
+    for (const [name, descriptor] of this.descriptors) versions[name] = versionOf(descriptor);
+    return versions;
+  }
+
+  migrateFrom(name: string, storedVersion: number): boolean {
+    const table = this.tables.get(name);
+    const descriptor = this.descriptors.get(name);
+    if (table === undefined || descriptor === undefined) return false;
+    const migration = migrationOf(descriptor, storedVersion);
+    if (migration === undefined) return false;
+    table.migration = migration;
+    this.migrated.add(name);
+    return true;
   }
 
   private handle(name: string, descriptor: StateDescriptor): unknown {

@@ -19,6 +19,18 @@ export interface KeyedStatePart {
   restoreEntry(entry: KeyedStateEntry): void;
   /** Every entry is back: start tracking changes from here (and schedule what needs scheduling). */
   restored(): void;
+  /**
+   * The schema version of each state this part declares (see StateDescriptor.version), written
+   * with every snapshot. A part without it (internal state: timers, windows) is at version 1.
+   */
+  stateVersions?(): Readonly<Record<string, number>>;
+  /**
+   * Before any entry of state `name` is restored: its values were stored at `storedVersion`,
+   * lower than the part's. Returns false when the state has no migrate hook; else every value
+   * restored from now on is migrated (a hook that throws raises MigrationFailure), and the part
+   * has no base afterwards, so the next snapshot is full: the stored chain holds old versions.
+   */
+  migrateFrom?(name: string, storedVersion: number): boolean;
 }
 
 /** A part's share of one snapshot: its entries at the mark, read once, then released. */

@@ -1,7 +1,10 @@
+import { describeRecord } from "@keyflow/functions-sdk";
+import { keyOfMapKey } from "../partition/canonical-key.js";
 import type { KeyGroupRange } from "../partition/key-groups.js";
 import type { SnapshotMode } from "../util/change-tracker.js";
-import { StateRestoreError } from "./errors.js";
+import { StateMigrationError, StateRestoreError, StateVersionError } from "./errors.js";
 import type { KeyedPartSnapshot, KeyedStatePart } from "./keyed-state-part.js";
+import { MigrationFailure } from "./migration.js";
 import type {
   KeyedStateEntry,
   OperatorListState,
@@ -38,9 +41,18 @@ export interface OperatorStateSnapshotsOptions {
  * `keyed` entries are the parts' entries one after the other, read once. `restore` routes each
  * entry to the part owning its state name; an entry of a state no part owns, or of a key group
  * outside the shard's range, is a StateRestoreError, never dropped silently.
+ *
+ * Versions: snapshots carry every part's state versions. A restore first compares the stored
+ * version of each state it has a part for with the part's: equal restores as is; lower with a
+ * migrate hook migrates every value of that state as it is restored (eagerly, like the restore
+ * itself: a hook that fails must fail the restore, not a record hours later, and the state a
+ * function sees is then all of one version); higher, or lower without a hook, is a
+ * StateVersionError before any entry is read.
  */
 export class OperatorStateSnapshots implements Snapshotable {
   private readonly byState = new Map<string, KeyedStatePart>();
+  /** States whose stored version was checked in this restore, with the versions of those that migrate. */
+  private readonly checked = new Map<string, { from: number; to: number } | undefined>();
 
   constructor(private readonly options: OperatorStateSnapshotsOptions) {}
 
@@ -49,6 +61,8 @@ export class OperatorStateSnapshots implements Snapshotable {
     const mode = requested === "incremental" && keyed.every((part) => part.hasBase) ? "incremental" : "full";
     const parts: KeyedPartSnapshot[] = keyed.map((part) => part.snapshot(checkpointId, mode));
     const operatorState = list?.snapshot() ?? {};
+    const stateVersions: Record<string, number> = {};
+    for (const part of keyed) Object.assign(stateVersions, part.stateVersions?.());
     let released = false;
     return {
       uid: this.options.uid,
@@ -63,6 +77,7 @@ export class OperatorStateSnapshots implements Snapshotable {
         },
       },
       operatorState,
+      stateVersions,
       release() {
         if (released) return;
         released = true;
@@ -78,6 +93,12 @@ export class OperatorStateSnapshots implements Snapshotable {
       for (const [name, items] of Object.entries(state.operatorState)) {
         if (items.length > 0) throw new StateRestoreError(this.options.owner, name, "the operator has no list state");
       }
+    }
+    this.checked.clear();
+    for (const [name, version] of Object.entries(state.stateVersions ?? {})) {
+      const part = this.partOf(name);
+      // A state no part owns is not checked: its entries, if any, fail the restore below.
+      if (part !== undefined) this.checkVersion(name, part, version);
     }
     if (state.keyedBatches !== undefined) return this.restoreBatches(state.keyedBatches);
     const keyed = state.keyed;
@@ -109,18 +130,21 @@ export class OperatorStateSnapshots implements Snapshotable {
         `an entry of key group ${entry.keyGroup} came to a shard owning key groups ${start}..${end}`,
       );
     }
-    let part = this.byState.get(entry.state);
+    const part = this.partOf(entry.state);
     if (part === undefined) {
-      part = this.options.keyed.find((p) => p.owns(entry.state));
-      if (part === undefined) {
-        throw new StateRestoreError(this.options.owner, entry.state, "the operator has no state of that name");
-      }
-      this.byState.set(entry.state, part);
+      throw new StateRestoreError(this.options.owner, entry.state, "the operator has no state of that name");
     }
+    // A state the checkpoint lists no version for was stored at version 1 (format 1, internal state).
+    if (!this.checked.has(entry.state)) this.checkVersion(entry.state, part, 1);
     try {
       part.restoreEntry(entry);
     } catch (error) {
       if (error instanceof StateRestoreError) throw error;
+      const versions = this.checked.get(entry.state);
+      if (error instanceof MigrationFailure && versions !== undefined) {
+        const key = describeRecord(keyOfMapKey(error.mapKey));
+        throw new StateMigrationError(this.options.uid, entry.state, key, versions.from, versions.to, error.cause);
+      }
       throw new StateRestoreError(
         this.options.owner,
         entry.state,
@@ -128,6 +152,28 @@ export class OperatorStateSnapshots implements Snapshotable {
         { cause: error },
       );
     }
+  }
+
+  private partOf(name: string): KeyedStatePart | undefined {
+    let part = this.byState.get(name);
+    if (part === undefined) {
+      part = this.options.keyed.find((p) => p.owns(name));
+      if (part !== undefined) this.byState.set(name, part);
+    }
+    return part;
+  }
+
+  /** Accepts state `name` stored at `stored`, arranging its migration, or throws StateVersionError. */
+  private checkVersion(name: string, part: KeyedStatePart, stored: number): void {
+    const declared = part.stateVersions?.()[name] ?? 1;
+    if (stored === declared) {
+      this.checked.set(name, undefined);
+      return;
+    }
+    if (stored > declared || part.migrateFrom?.(name, stored) !== true) {
+      throw new StateVersionError(this.options.uid, name, stored, declared);
+    }
+    this.checked.set(name, { from: stored, to: declared });
   }
 
   private restored(): void {

@@ -35,6 +35,11 @@ export interface OperatorSnapshot {
    * shards and "union" lists are given whole to every shard (Flink's list and union list state).
    */
   readonly operatorState: Readonly<Record<string, OperatorListState>>;
+  /**
+   * The schema version of each keyed state the operator declares (StateDescriptor.version),
+   * stored with the snapshot; a state not named here is at version 1. Absent: all at version 1.
+   */
+  readonly stateVersions?: Readonly<Record<string, number>>;
   /** The store has read everything (or gave up): the operator stops preserving values for it. */
   release(): void;
 }
@@ -68,6 +73,12 @@ export interface OperatorRestore {
    */
   readonly keyedBatches?: AsyncIterable<readonly KeyedStateEntry[]>;
   readonly operatorState: Readonly<Record<string, readonly unknown[]>>;
+  /**
+   * The version each keyed state was stored at; a state not named here, or every state when this
+   * is absent (a checkpoint of store format 1), was stored at version 1. The operator checks them
+   * against its descriptors before the first entry and migrates older values as it restores them.
+   */
+  readonly stateVersions?: Readonly<Record<string, number>>;
 }
 
 /**

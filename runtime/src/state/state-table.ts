@@ -11,6 +11,7 @@ import {
 } from "../util/change-tracker.js";
 import { copyValue } from "./copy-value.js";
 import { StateNotSnapshottableError } from "./errors.js";
+import { MigrationFailure, type ValueMigration } from "./migration.js";
 
 /** A value with its expiry, stored only by tables with a TTL; `changedIn` as in Boxed. */
 interface Expiring<V> {
@@ -83,6 +84,11 @@ export class StateTable<V> {
    * began (values are never boxed then), else 1 | 2 while a snapshot is read. Read-only outside.
    */
   watch = 0;
+  /**
+   * Set while restoring values stored at an older version of the state: each restored value
+   * goes through it (after the codec's decode) before it is put in the table.
+   */
+  migration: ValueMigration | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -285,10 +291,9 @@ export class StateTable<V> {
    * wrote it; undefined deletes. Restored values are not changes: the checkpoint holds them.
    */
   restore(mapKey: unknown, encoded: unknown): void {
-    const codec = this.codec;
     if (this.plain !== undefined) {
       if (encoded === undefined) this.plain.delete(mapKey);
-      else this.plain.set(mapKey, (codec === undefined ? encoded : codec.decode(encoded)) as V);
+      else this.plain.set(mapKey, this.decode(mapKey, encoded));
       return;
     }
     const expiring = this.expiring as Map<unknown, Expiring<V>>;
@@ -299,8 +304,19 @@ export class StateTable<V> {
     if (!Array.isArray(encoded) || encoded.length !== 2 || typeof encoded[1] !== "number") {
       throw new TypeError("a value of state with a TTL is restored from [value, expiresAt]");
     }
-    const value = (codec === undefined ? encoded[0] : codec.decode(encoded[0])) as V;
-    expiring.set(mapKey, { value, expiresAt: encoded[1], changedIn: -1 });
+    expiring.set(mapKey, { value: this.decode(mapKey, encoded[0]), expiresAt: encoded[1], changedIn: -1 });
+  }
+
+  private decode(mapKey: unknown, encoded: unknown): V {
+    const codec = this.codec;
+    const value = codec === undefined ? encoded : codec.decode(encoded);
+    const migration = this.migration;
+    if (migration === undefined) return value as V;
+    try {
+      return migration(value) as V;
+    } catch (error) {
+      throw new MigrationFailure(mapKey, error);
+    }
   }
 }
 

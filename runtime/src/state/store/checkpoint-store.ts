@@ -77,7 +77,7 @@ export interface UsableCheckpoint {
  * @example
  * const store = await CheckpointStore.open(dir, { retain: 3 });
  * await store.writeSnapshot(7, 0, operator.snapshot(7, "incremental"));
- * await store.complete({ id: 7, kind: "checkpoint", timestamp, jobName, maxParallelism: 128, operators, format: 1 });
+ * await store.complete({ id: 7, kind: "checkpoint", timestamp, jobName, maxParallelism: 128, operators, format: 2 });
  * const { checkpoint, damage } = await store.latestUsable();
  * for await (const entry of store.restoreKeyed(checkpoint.id, "counts", range)) backend.load(entry);
  */
@@ -140,6 +140,7 @@ export class CheckpointStore {
         keyGroups: snapshot.keyGroups,
         keyed: snapshot.keyed,
         operatorState: snapshot.operatorState,
+        stateVersions: snapshot.stateVersions,
       });
       return { entries: manifest.entries, bytes: manifest.bytes, blocks: manifest.blocks };
     } finally {
@@ -289,6 +290,30 @@ export class CheckpointStore {
       manifests.push(manifest);
     }
     return distributeOperatorState(checkpointId, uid, manifests, shardIndex, parallelism);
+  }
+
+  /**
+   * The version each keyed state of operator `uid` was stored at in checkpoint `checkpointId`,
+   * from its shards' manifests; undefined for a checkpoint of format 1 (every state at version 1).
+   * Shards that disagree (which one job never writes) are damage.
+   */
+  restoreStateVersions(checkpointId: number, uid: string): Record<string, number> | undefined {
+    const info = this.metadataOf(checkpointId).operators[uid];
+    if (info === undefined) throw new OperatorNotInCheckpointError(checkpointId, uid);
+    let versions: Record<string, number> | undefined;
+    for (let shard = 0; shard < info.shards; shard++) {
+      const stored = this.ctx.catalog.manifest(checkpointId, uid, shard)?.stateVersions;
+      if (stored === undefined) continue;
+      versions ??= {};
+      for (const [state, version] of Object.entries(stored)) {
+        if ((versions[state] ?? version) !== version) {
+          const problem = `shards stored state "${state}" at versions ${versions[state]} and ${version}`;
+          throw new CheckpointDamagedError(checkpointId, problem, uid);
+        }
+        versions[state] = version;
+      }
+    }
+    return versions;
   }
 
   /** What checkpoint `checkpointId` holds: operators, key groups, keys per state (counted by reading it), bytes. */

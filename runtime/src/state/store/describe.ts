@@ -29,6 +29,8 @@ export interface OperatorDescription {
   readonly keys: Readonly<Record<string, number>>;
   readonly bytes: number;
   readonly writtenBytes: number;
+  /** The version each keyed state was stored at (empty for format 1: all at version 1). */
+  readonly stateVersions: Readonly<Record<string, number>>;
   /** List state by name: its distribution and number of items over all shards. */
   readonly listState: Readonly<Record<string, { readonly distribution: "split" | "union"; readonly items: number }>>;
 }
@@ -66,11 +68,13 @@ export async function describeCheckpoint(
     const modes: ("full" | "incremental")[] = [];
     const listState: Record<string, { distribution: "split" | "union"; items: number }> = {};
     let operatorWritten = 0;
+    const stateVersions: Record<string, number> = {};
     for (let shard = 0; shard < info.shards; shard++) {
       const manifest = ctx.catalog.manifest(metadata.id, uid, shard);
       if (manifest === undefined) continue;
       modes.push(manifest.mode);
       operatorWritten += manifest.bytes;
+      Object.assign(stateVersions, manifest.stateVersions);
       for (const [name, list] of Object.entries(manifest.operatorState)) {
         const described = (listState[name] ??= { distribution: list.distribution, items: 0 });
         described.items += list.items.length;
@@ -85,6 +89,7 @@ export async function describeCheckpoint(
       keys,
       bytes: operatorBytes,
       writtenBytes: operatorWritten,
+      stateVersions,
       listState,
     };
     bytes += operatorBytes;

@@ -1,8 +1,20 @@
 import type { KeyGroupRange } from "../../partition/key-groups.js";
 import type { OperatorListState } from "../snapshot.js";
 
-/** The store format this version writes and reads; written once per store and in every checkpoint's metadata. */
-export const STORE_FORMAT = 1;
+/**
+ * The store format this version writes; written once per store and in every checkpoint's
+ * metadata. Format 2 added `stateVersions` to shard manifests; this version still reads format 1
+ * (every state at version 1) and upgrades a format-1 store's record at open, so older readers,
+ * which would ignore the versions, refuse the store instead. See runtime/docs/checkpoint-format.md.
+ */
+export const STORE_FORMAT = 2;
+
+/** The formats this version reads. */
+export type StoreFormat = 1 | 2;
+
+export function isReadableFormat(format: unknown): format is StoreFormat {
+  return format === 1 || format === 2;
+}
 
 /**
  * What a completed checkpoint (or savepoint) is: written by `CheckpointStore.complete` in the same
@@ -11,7 +23,7 @@ export const STORE_FORMAT = 1;
  * @example
  * await store.complete({
  *   id: 7, kind: "checkpoint", timestamp: clock.now(), jobName: "fraud", maxParallelism: 128,
- *   operators: { "sum-per-key": { parallelism: 2, maxParallelism: 128, shards: 2 } }, format: 1,
+ *   operators: { "sum-per-key": { parallelism: 2, maxParallelism: 128, shards: 2 } }, format: STORE_FORMAT,
  * });
  */
 export interface CheckpointMetadata {
@@ -24,7 +36,8 @@ export interface CheckpointMetadata {
   /** The job's default max parallelism (operators carry their own). */
   readonly maxParallelism: number;
   readonly operators: Readonly<Record<string, OperatorCheckpointInfo>>;
-  readonly format: typeof STORE_FORMAT;
+  /** The format of the store version that wrote it (1: its manifests have no state versions). */
+  readonly format: StoreFormat;
   /** Whatever else the coordinator keeps with a checkpoint (trigger reason, restart count): msgpack-encodable. */
   readonly extra?: Readonly<Record<string, unknown>>;
 }
@@ -47,6 +60,12 @@ export interface ShardManifest {
   readonly entries: number;
   readonly bytes: number;
   readonly blocks: number;
+  /**
+   * The schema version of each keyed state the operator declared when it wrote this (format 2);
+   * absent in format 1, where every state is at version 1. Every record of a key group's chain
+   * holds values of these versions: a restore that migrates a state makes the next snapshot full.
+   */
+  readonly stateVersions?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -71,7 +90,7 @@ export function metadataProblem(value: unknown, id: number): string | undefined 
   if (!isObject(value)) return "metadata is not an object";
   if (value.id !== id) return `metadata names checkpoint ${String(value.id)}`;
   if (value.kind !== "checkpoint" && value.kind !== "savepoint") return `unknown kind ${String(value.kind)}`;
-  if (value.format !== STORE_FORMAT) return `format ${String(value.format)} is not ${STORE_FORMAT}`;
+  if (!isReadableFormat(value.format)) return `format ${String(value.format)} is neither 1 nor ${STORE_FORMAT}`;
   if (typeof value.timestamp !== "number" || typeof value.jobName !== "string") return "no timestamp or job name";
   if (!isCount(value.maxParallelism)) return "no max parallelism";
   if (!isObject(value.operators)) return "no operators";
@@ -103,6 +122,11 @@ export function manifestProblem(value: unknown, uid: string, shard: number): str
     }
   }
   if (!isIndex(value.entries) || !isIndex(value.bytes) || !isIndex(value.blocks)) return "manifest has malformed sizes";
+  if (value.stateVersions !== undefined) {
+    if (!isObject(value.stateVersions) || !Object.values(value.stateVersions).every(isCount)) {
+      return "manifest has malformed state versions";
+    }
+  }
   return undefined;
 }
 

@@ -2,7 +2,7 @@ import type { KeyGroupRange } from "../../partition/key-groups.js";
 import type { KeyedStateEntry } from "../snapshot.js";
 import { CheckpointDamagedError } from "./errors.js";
 import { readKeyedBatches } from "./keyed-reader.js";
-import type { CheckpointMetadata } from "./records.js";
+import { type CheckpointMetadata, STORE_FORMAT } from "./records.js";
 import type { ShardWrite } from "./snapshot-writer.js";
 import type { StoreContext } from "./store-context.js";
 
@@ -16,7 +16,7 @@ export interface ExportTarget {
  * Copies checkpoint `metadata.id` into `target` as one self-contained savepoint: for every
  * operator shard, a FULL snapshot of the merged view of its key groups (no chain, no compaction
  * base, nothing shared with the source) with its list state, then metadata of kind "savepoint"
- * under the same id. The copy is an ordinary store of format 1, so `CheckpointStore.open` on its
+ * under the same id. The copy is an ordinary store of the current format, so `CheckpointStore.open` on its
  * folder lists that one checkpoint and restores it at any parallelism.
  */
 export async function exportSavepoint(
@@ -38,10 +38,12 @@ export async function exportSavepoint(
         keyGroups: manifest.keyGroups,
         keyed: entries(ctx, metadata.id, uid, manifest.keyGroups),
         operatorState: manifest.operatorState,
+        // A format-1 source has none: the copy says so explicitly, every state at version 1.
+        stateVersions: manifest.stateVersions ?? {},
       });
     }
   }
-  await target.complete({ ...metadata, kind: "savepoint" });
+  await target.complete({ ...metadata, kind: "savepoint", format: STORE_FORMAT });
 }
 
 async function* entries(

@@ -17,6 +17,8 @@ export interface ShardWrite {
   readonly keyGroups: KeyGroupRange;
   readonly keyed: Iterable<KeyedStateEntry> | AsyncIterable<KeyedStateEntry>;
   readonly operatorState: Readonly<Record<string, OperatorListState>>;
+  /** The schema version of each keyed state (absent: none declared, all at version 1). */
+  readonly stateVersions?: Readonly<Record<string, number>> | undefined;
 }
 
 export interface WrittenShard {
@@ -126,6 +128,7 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
     mode: write.mode,
     keyGroups: { start, end },
     operatorState: write.operatorState,
+    stateVersions: write.stateVersions ?? {},
     entries,
     bytes,
     blocks,

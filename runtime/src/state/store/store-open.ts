@@ -5,7 +5,7 @@ import { Catalog } from "./catalog.js";
 import { loadCatalog } from "./catalog-loader.js";
 import { StoreFormatError, StoreIoError, StoreRepairedError } from "./errors.js";
 import { blockRange, checkpointEnd, checkpointStart, FORMAT_KEY, groupKey } from "./keys.js";
-import { STORE_FORMAT } from "./records.js";
+import { isReadableFormat, STORE_FORMAT } from "./records.js";
 import { isUnreadable, type StoreDb } from "./store-context.js";
 
 /** LevelDB options a store passes through (see classic-level's README for each). */
@@ -107,7 +107,13 @@ async function checkFormat(db: StoreDb, dir: string): Promise<void> {
   } catch (error) {
     throw new StoreFormatError(dir, "its format record does not parse", { cause: error });
   }
-  if (format !== STORE_FORMAT) {
-    throw new StoreFormatError(dir, `it has format ${String(format)}; this version reads format ${STORE_FORMAT}`);
+  if (!isReadableFormat(format)) {
+    throw new StoreFormatError(
+      dir,
+      `it has format ${String(format)}; this version reads formats 1 and ${STORE_FORMAT}`,
+    );
   }
+  // Format 1 checkpoints stay readable as they are; new ones carry state versions, which a
+  // format-1 reader would ignore, so it must refuse the store from now on.
+  if (format !== STORE_FORMAT) await db.put(FORMAT_KEY, encodeStoreRecord({ format: STORE_FORMAT }), { sync: true });
 }
