@@ -124,7 +124,9 @@ export class CheckpointFollower {
   private restoreFor(uid: string, shardIndex: number, parallelism: number): OperatorRestore | undefined {
     if (this.restored?.operators[uid] === undefined) return undefined;
     const { link } = this.options;
-    const state = this.operatorState.get(`${uid}/${shardIndex}`)?.state ?? {};
+    const reply = this.operatorState.get(`${uid}/${shardIndex}`);
+    const state = reply?.state ?? {};
+    const versions = reply?.stateVersions;
     const keyedBatches: AsyncIterable<readonly KeyedStateEntry[]> = {
       async *[Symbol.asyncIterator]() {
         for (let part = 0; ; part++) {
@@ -145,7 +147,12 @@ export class CheckpointFollower {
         for await (const batch of keyedBatches) yield* batch;
       },
     };
-    return { keyed, keyedBatches, operatorState: state };
+    return {
+      keyed,
+      keyedBatches,
+      operatorState: state,
+      ...(versions === undefined || versions === null ? {} : { stateVersions: versions }),
+    };
   }
 }
 

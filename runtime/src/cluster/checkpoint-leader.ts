@@ -146,6 +146,7 @@ export class CheckpointLeader {
         return {
           state: restore === undefined ? null : { ...restore.operatorState },
           splits: this.restore?.restoredSplits(request.uid, request.shardIndex) ?? null,
+          stateVersions: restore?.stateVersions ?? null,
         };
       }
       case "keyed": {

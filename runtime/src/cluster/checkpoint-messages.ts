@@ -43,6 +43,7 @@ export interface ShippedSnapshot {
   readonly mode: "full" | "incremental";
   readonly keyGroups: KeyGroupRange;
   readonly operatorState: Readonly<Record<string, OperatorListState>>;
+  readonly stateVersions?: Readonly<Record<string, number>>;
 }
 
 /** Requests on `checkpoint.restore`, answered by node 0. */
@@ -70,6 +71,8 @@ export interface OperatorStateReply {
   /** Null when the checkpoint holds nothing for the operator. */
   readonly state: Readonly<Record<string, readonly unknown[]>> | null;
   readonly splits: unknown[] | null;
+  /** The version each keyed state was stored at (see OperatorRestore.stateVersions). */
+  readonly stateVersions: Readonly<Record<string, number>> | null;
 }
 export interface KeyedPartReply {
   readonly entries: unknown[];
@@ -123,6 +126,7 @@ export function shipReport(node: number, report: ShardSnapshotReport, send: (mes
         mode: snapshot.mode,
         keyGroups: snapshot.keyGroups,
         operatorState: snapshot.operatorState,
+        ...(snapshot.stateVersions === undefined ? {} : { stateVersions: snapshot.stateVersions }),
       });
     }
   } finally {
