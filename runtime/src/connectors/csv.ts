@@ -53,10 +53,3 @@ export function parseCsvRecord(text: string, delimiter: string): string[] {
     i += delimiter.length; // past the delimiter: another field follows, possibly empty
   }
 }
-
-/** True when `text` has an odd number of quotes: a quoted field is still open at its end. */
-export function hasOpenQuote(text: string, from = 0, to = text.length, open = false): boolean {
-  let inside = open;
-  for (let at = text.indexOf('"', from); at >= 0 && at < to; at = text.indexOf('"', at + 1)) inside = !inside;
-  return inside;
-}

@@ -64,3 +64,22 @@ export class FileIoError extends KeyflowError {
     super(`${operation} ${path} failed: ${cause instanceof Error ? cause.message : String(cause)}`, options);
   }
 }
+
+/**
+ * A file source cannot resume where a checkpoint left it, because the file is not the one it
+ * read then: shorter than the recorded byte offset, of another size or modification time, or
+ * another path. Names the file and the offset. Terminal: reading on from the offset would skip
+ * or double records without a word; restore the file as it was (a copy keeping its modification
+ * time, `cp -p`), or start the job without the checkpoint.
+ */
+export class FileChangedError extends KeyflowError {
+  readonly code = "FILE_CHANGED_SINCE_CHECKPOINT";
+  constructor(
+    readonly path: string,
+    readonly offset: number,
+    readonly problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${path}: cannot resume at byte ${offset}: ${problem}`, options);
+  }
+}

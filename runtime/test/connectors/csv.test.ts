@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CsvSyntaxError, hasOpenQuote, parseCsvRecord } from "../../src/connectors/csv.js";
+import { CsvSyntaxError, parseCsvRecord } from "../../src/connectors/csv.js";
 
 describe("parseCsvRecord", () => {
   it("splits plain fields and keeps empty ones", () => {
@@ -32,13 +32,5 @@ describe("parseCsvRecord", () => {
     );
     assert.throws(() => parseCsvRecord('"a"b,c', ","), /closing quote must be followed/);
     assert.throws(() => parseCsvRecord('ab"c,d', ","), /quote inside an unquoted field at column 3/);
-  });
-});
-
-describe("hasOpenQuote", () => {
-  it("is true while a quoted field is open at the end of the text", () => {
-    assert.equal(hasOpenQuote('a,"b'), true);
-    assert.equal(hasOpenQuote('a,"b""c"'), false);
-    assert.equal(hasOpenQuote('c"', 0, 2, true), false);
   });
 });
