@@ -50,18 +50,23 @@ export class CheckpointLeader {
     private readonly options: CheckpointLeaderOptions,
     readonly restored: CheckpointMetadata | undefined,
     private readonly restore: CheckpointRestore | undefined,
+    private readonly graph: { readonly nodes: readonly unknown[]; readonly maxParallelism: number },
   ) {}
+
+  private uidOf(nodeId: number): string {
+    return (this.graph.nodes[nodeId] as { uid: string }).uid;
+  }
 
   static async prepare(options: CheckpointLeaderOptions): Promise<CheckpointLeader> {
     const from = await latestRestorable(options.storage, options.log);
+    const graph = options.job.build();
+    const uidOf = (nodeId: number) => (graph.nodes[nodeId] as { uid: string }).uid;
     let restore: CheckpointRestore | undefined;
     if (from !== undefined) {
-      const graph = options.job.build();
-      const uidOf = (nodeId: number) => (graph.nodes[nodeId] as { uid: string }).uid;
       restore = await CheckpointRestore.load(options.storage, from, options.plan, uidOf);
       options.log(`restoring from ${from.kind} ${from.id}`);
     }
-    const leader = new CheckpointLeader(options, from, restore);
+    const leader = new CheckpointLeader(options, from, restore, graph);
     const { link } = options;
     leader.subscriptions.push(
       link.serve(link.subjects.checkpointRestore, (request) => leader.answer(request as RestoreRequest)),
@@ -85,9 +90,7 @@ export class CheckpointLeader {
 
   /** Starts checkpointing the job once every node runs. */
   start(host: ShardHost): void {
-    const { options } = this;
-    const graph = options.job.build();
-    const uidOf = (nodeId: number) => (graph.nodes[nodeId] as { uid: string }).uid;
+    const { options, graph } = this;
     const { link } = options;
     const down = (message: DownMessage) => link.publishValue(link.subjects.checkpointDown, message);
     let shards = 0;
@@ -98,7 +101,7 @@ export class CheckpointLeader {
       clock: options.clock,
       jobName: options.job.name,
       maxParallelism: graph.maxParallelism,
-      operators: checkpointedOperators(options.plan, uidOf, graph.maxParallelism),
+      operators: checkpointedOperators(options.plan, (nodeId) => this.uidOf(nodeId), graph.maxParallelism),
       shards,
       firstId: Math.max((this.restored?.id ?? 0) + 1, (options.storage.lastCheckpointId ?? 0) + 1),
       trigger: (id, timestamp, savepoint) => {
