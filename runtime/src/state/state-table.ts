@@ -6,6 +6,7 @@ import {
   type Absent,
   type ChangeHolder,
   ChangeTracker,
+  type HeldValue,
   type SnapshotMode,
   type TrackedRead,
 } from "../util/change-tracker.js";
@@ -25,7 +26,9 @@ interface Expiring<V> {
  * was recorded in: a key written on every record is then recorded once per checkpoint, by a
  * field compare, instead of a Set lookup per write.
  */
-class Boxed<V> implements ChangeHolder {
+class Boxed<V> implements HeldValue<Stored<V>> {
+  prev: Stored<V> | Absent | undefined = undefined;
+  savedIn = -1;
   constructor(
     public value: V,
     public changedIn: number,
@@ -104,7 +107,13 @@ export class StateTable<V> {
     if (ttl === undefined) {
       const plain = new Map<unknown, V | Boxed<V>>();
       this.plain = plain;
-      this.tracker = new ChangeTracker<Stored<V>>(plain, (stored) => copyValue(unbox(stored as V)) as V, copyFailure);
+      this.tracker = new ChangeTracker<Stored<V>>(
+        plain,
+        (stored) => copyValue(unbox(stored as V)) as V,
+        copyFailure,
+        (stored, epoch) =>
+          stored instanceof Boxed && stored.savedIn === epoch ? (stored.prev as Stored<V> | Absent) : stored,
+      );
     } else {
       const expiring = new Map<unknown, Expiring<V>>();
       this.expiring = expiring;
@@ -131,13 +140,21 @@ export class StateTable<V> {
   get(key: Key): V | undefined {
     const k = typeof key === "object" ? canonicalKey(key) : key;
     if (this.plain !== undefined) {
-      if (this.watch === 0) return this.plain.get(k) as V | undefined;
-      if (this.watch > 1) this.tracker.preserve(k);
-      return unbox(this.plain.get(k));
+      const stored = this.plain.get(k);
+      if (this.watch === 0) return stored as V | undefined;
+      if (stored instanceof Boxed) {
+        if (this.watch > 1 && stored.savedIn !== this.tracker.epoch && isMutable(stored.value)) {
+          this.tracker.saveHeld(k, stored.value, stored);
+        }
+        return stored.value;
+      }
+      if (this.watch > 1 && isMutable(stored)) this.tracker.preserve(k);
+      return stored;
     }
-    if (this.watch > 1) this.tracker.preserve(k);
     const entry = (this.expiring as Map<unknown, Expiring<V>>).get(k);
     if (entry === undefined) return undefined;
+    // A value handed out may be changed in place; one changed in this epoch was preserved already.
+    if (this.watch > 1 && entry.changedIn !== this.tracker.epoch && isMutable(entry.value)) this.tracker.preserve(k);
     const now = this.clock.now();
     if (entry.expiresAt <= now) {
       if (this.returnExpired) return entry.value;
@@ -164,11 +181,14 @@ export class StateTable<V> {
       }
       const stored = plain.get(k);
       if (stored instanceof Boxed) {
-        tracker.changeOnce(k, stored);
+        if (this.watch > 1 && stored.savedIn !== tracker.epoch) tracker.saveHeld(k, stored.value, stored);
+        tracker.record(k, stored);
         stored.value = value;
       } else {
-        tracker.change(k);
-        plain.set(k, new Boxed(value, tracker.epoch));
+        const box = new Boxed(value, -1);
+        if (this.watch > 1) tracker.saveHeld(k, stored === undefined ? ABSENT : stored, box);
+        tracker.record(k, box);
+        plain.set(k, box);
       }
       return;
     }
@@ -193,8 +213,9 @@ export class StateTable<V> {
     if (plain !== undefined) {
       if (!tracker.tracking) return;
       const k = typeof key === "object" ? canonicalKey(key) : key;
+      // The value changed in place already: `get` kept what a snapshot being read needs.
       const stored = plain.get(k);
-      if (stored instanceof Boxed) tracker.changeOnce(k, stored);
+      if (stored instanceof Boxed) tracker.record(k, stored);
       else if (stored !== undefined) {
         tracker.change(k);
         plain.set(k, new Boxed(stored, tracker.epoch));
@@ -318,6 +339,14 @@ export class StateTable<V> {
       throw new MigrationFailure(mapKey, error);
     }
   }
+}
+
+/**
+ * A value the user could change in place after `get`: only objects. A snapshot being read keeps a
+ * copy of such a value before handing it out; a number or string needs none.
+ */
+function isMutable(value: unknown): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function unbox<V>(stored: V | Boxed<V> | undefined): V | undefined {

@@ -13,6 +13,18 @@ export interface ChangeHolder {
   changedIn: number;
 }
 
+/**
+ * A key's own box in a structure whose values are replaced, never changed in place, once boxed
+ * (a state table's values): besides `changedIn` it keeps the value at the newest read's mark
+ * when it changed during that read, so the read needs no copy in a side Map (see `saveHeld`).
+ */
+export interface HeldValue<V> extends ChangeHolder {
+  /** The value at the mark of the read of epoch `savedIn` (a copy when mutable), or ABSENT. */
+  prev: V | Absent | undefined;
+  /** The epoch whose read `prev` serves (-1: none). */
+  savedIn: number;
+}
+
 /** The keys changed between two marks, sealed at the second (checkpoint `checkpointId`). */
 interface Sealed {
   readonly checkpointId: number;
@@ -64,6 +76,11 @@ export class ChangeTracker<V> {
     private readonly copy: (value: V) => V,
     /** The error a read fails with when a value could not be copied (names the state and key). */
     readonly copyFailure: (key: unknown, cause: unknown) => Error,
+    /**
+     * A stored value as the read of epoch `epoch` sees it: for a structure with HeldValue boxes,
+     * the box's `prev` when it was saved for that read. Default: the stored value itself.
+     */
+    readonly resolve: (stored: V, epoch: number) => V | Absent = (stored) => stored,
   ) {}
 
   /**
@@ -90,6 +107,54 @@ export class ChangeTracker<V> {
   }
 
   /**
+   * Records that `key` changed in this epoch, without preserving anything: for a HeldValue box,
+   * whose value at the mark `saveHeld` keeps.
+   */
+  record(key: unknown, holder: ChangeHolder): void {
+    if (holder.changedIn === this.epoch) return;
+    holder.changedIn = this.epoch;
+    // Not `lastChanged`: a later `change` of this key (a delete) must still preserve its value.
+    this.changed.add(key);
+  }
+
+  /**
+   * Call (when `reading`) before a boxed value is replaced or handed out mutable, with the box and
+   * the key's value now (ABSENT: none; for a box made just now, what the key held before). The
+   * newest read, marked at the start of this epoch, finds the value in the box (`prev`): one field
+   * write per key instead of a lookup and an insert in a Map of copies, which is what a snapshot
+   * during which every key changes costs most. Older reads still running (concurrent checkpoints)
+   * get their copies in their own Maps first, as `preserve` does.
+   */
+  saveHeld(key: unknown, now: V | Absent, holder: HeldValue<V>): void {
+    const epoch = this.epoch;
+    if (holder.savedIn === epoch) return;
+    const reads = this.reads;
+    for (let i = 0; i < reads.length; i++) {
+      const read = reads[i] as TrackedRead<V>;
+      if (read.epoch === epoch) continue;
+      if (!read.wants(key)) continue;
+      if (holder.savedIn === read.epoch) read.keep(key, holder.prev as V | Absent);
+      else this.keepCopy(read, key, now);
+    }
+    const newest = reads[reads.length - 1];
+    if (newest === undefined || newest.epoch !== epoch) return;
+    try {
+      holder.prev = now === ABSENT ? ABSENT : this.copy(now);
+      holder.savedIn = epoch;
+    } catch (error) {
+      newest.fail(key, error);
+    }
+  }
+
+  private keepCopy(read: TrackedRead<V>, key: unknown, value: V | Absent): void {
+    try {
+      read.keep(key, value === ABSENT ? ABSENT : this.copy(value));
+    } catch (error) {
+      read.fail(key, error);
+    }
+  }
+
+  /**
    * `change(key)` unless `holder` (the key's own object in the structure) recorded it in this
    * epoch already. Safe while snapshots are read: every read was marked at or before the current
    * epoch began, so the key's first change in it preserved what they need.
@@ -102,19 +167,15 @@ export class ChangeTracker<V> {
 
   /** Call (when `reading`) before handing out a value of `key` that its holder may change in place. */
   preserve(key: unknown): void {
-    let saved: V | Absent | undefined;
+    let live: V | undefined;
+    let fetched = false;
     for (const read of this.reads) {
       if (!read.wants(key)) continue;
-      if (saved === undefined) {
-        const value = this.live.get(key);
-        try {
-          saved = value === undefined ? ABSENT : this.copy(value);
-        } catch (error) {
-          read.fail(key, error);
-          continue;
-        }
+      if (!fetched) {
+        live = this.live.get(key);
+        fetched = true;
       }
-      read.keep(key, saved);
+      this.keepCopy(read, key, live === undefined ? ABSENT : this.resolve(live, read.epoch));
     }
   }
 
@@ -135,7 +196,7 @@ export class ChangeTracker<V> {
     this.lastChanged = NO_KEY;
     this.epoch++;
     const changes = mode === "incremental" && this.based ? this.sealed.map((s) => s.keys) : undefined;
-    const read = new TrackedRead<V>(this, this.live, changes);
+    const read = new TrackedRead<V>(this, this.live, changes, this.epoch);
     this.reads.push(read);
     this.reading = true;
     this.onFlags?.();
@@ -196,6 +257,8 @@ export class TrackedRead<V> {
     private readonly live: ReadonlyMap<unknown, V>,
     /** The sealed change sets an incremental read covers; undefined for a full read. */
     private readonly changes: ReadonlyArray<ReadonlySet<unknown>> | undefined,
+    /** @internal The tracker's epoch that began at this read's mark. */
+    readonly epoch: number,
   ) {}
 
   get mode(): SnapshotMode {
@@ -264,13 +327,15 @@ export class TrackedRead<V> {
   }
 
   private atMark(key: unknown): V | Absent {
-    const saved = this.preserved.get(key);
-    if (saved !== undefined) {
-      this.preserved.set(key, READ);
-      return saved as V | Absent;
+    if (this.preserved.size > 0) {
+      const saved = this.preserved.get(key);
+      if (saved !== undefined) {
+        this.preserved.set(key, READ);
+        return saved as V | Absent;
+      }
     }
     const value = this.live.get(key);
-    return value === undefined ? ABSENT : value;
+    return value === undefined ? ABSENT : this.tracker.resolve(value, this.epoch);
   }
 
   private check(): void {

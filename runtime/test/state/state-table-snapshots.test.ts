@@ -195,98 +195,130 @@ interface Open {
 
 const copy = (m: Map<number, number[]>) => new Map([...m].map(([k, v]) => [k, [...v]]));
 
+/**
+ * How values of one kind are written: arrays changed in place (a list state), or numbers replaced
+ * (a counter, whose snapshot values live in the table's boxes instead of a Map of copies).
+ */
+interface Flavour {
+  readonly name: string;
+  set(table: StateTable<unknown>, key: number, value: number): void;
+  push(table: StateTable<unknown>, key: number, value: number): void;
+  /** The model's value after a push. */
+  pushed(before: number[] | undefined, value: number): number[];
+  /** A table value (or snapshot value) as the model holds it. */
+  model(value: unknown): number[];
+}
+
+const arrays: Flavour = {
+  name: "arrays changed in place",
+  set: (table, key, value) => table.set(key, [value]),
+  push: (table, key, value) => push(table as Table, key, value),
+  pushed: (before, value) => [...(before ?? []), value],
+  model: (value) => value as number[],
+};
+
+const numbers: Flavour = {
+  name: "numbers replaced",
+  set: (table, key, value) => table.set(key, value),
+  push: (table, key, value) => table.set(key, ((table.get(key) as number | undefined) ?? 0) + value),
+  pushed: (before, value) => [(before?.[0] ?? 0) + value],
+  model: (value) => [value as number],
+};
+
 describe("StateTable copy-on-write and dirty tracking (property)", () => {
-  it("agree with a model: every snapshot read amid changes yields the state at its mark", () => {
-    fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 80, size: "max" }), (ops) => {
-        const table = new StateTable<number[]>(new SimulatedClock());
-        const model = new Map<number, number[]>();
-        let durable = new Map<number, number[]>();
-        let lastCompleted = 0;
-        /** Keys written between consecutive marks, by the checkpoint id that sealed them (0: not yet sealed). */
-        const written: Array<{ id: number; keys: Set<number> }> = [{ id: Number.POSITIVE_INFINITY, keys: new Set() }];
-        const open: Open[] = [];
-        let nextId = 1;
-        const wrote = (k: number) => (written[written.length - 1] as { keys: Set<number> }).keys.add(k);
-        for (const op of [...ops, { op: "finish", which: 0, complete: false } as const]) {
-          switch (op.op) {
-            case "set":
-              table.set(op.key, [op.value]);
-              model.set(op.key, [op.value]);
-              wrote(op.key);
-              break;
-            case "delete":
-              table.delete(op.key);
-              model.delete(op.key);
-              wrote(op.key);
-              break;
-            case "push":
-              push(table, op.key, op.value);
-              model.set(op.key, [...(model.get(op.key) ?? []), op.value]);
-              wrote(op.key);
-              break;
-            case "mark": {
-              const id = nextId++;
-              (written[written.length - 1] as { id: number }).id = id;
-              const allowed = new Set<number>();
-              for (const w of written) if (w.id > lastCompleted) for (const k of w.keys) allowed.add(k);
-              written.push({ id: Number.POSITIVE_INFINITY, keys: new Set() });
-              const read = table.snapshot(id, op.incremental ? "incremental" : "full");
-              if (op.incremental && lastCompleted > 0) assert.equal(read.mode, "incremental");
-              else assert.equal(read.mode, "full");
-              open.push({
-                id,
-                read,
-                iterator: entriesOf(table, read),
-                got: [],
-                expected: copy(model),
-                base: copy(durable),
-                allowed,
-              });
-              break;
-            }
-            case "read": {
-              const s = open[op.which % Math.max(open.length, 1)];
-              if (s !== undefined) s.got.push(...take(s.iterator, op.n));
-              break;
-            }
-            case "finish": {
-              const i = op.which % Math.max(open.length, 1);
-              const s = open[i];
-              if (s === undefined) break;
-              open.splice(i, 1);
-              s.got.push(...take(s.iterator));
-              s.read.release();
-              assert.equal(new Set(s.got.map(([k]) => k)).size, s.got.length, "each key once");
-              const result = s.read.mode === "full" ? new Map<number, number[]>() : copy(s.base);
-              for (const [k, v] of s.got) {
-                if (v === "DELETED") result.delete(k as number);
-                else result.set(k as number, v as number[]);
+  for (const flavour of [arrays, numbers]) {
+    it(`agree with a model (${flavour.name}): every snapshot read amid changes yields the state at its mark`, () => {
+      fc.assert(
+        fc.property(fc.array(opArb, { maxLength: 80, size: "max" }), (ops) => {
+          const table = new StateTable<unknown>(new SimulatedClock());
+          const model = new Map<number, number[]>();
+          let durable = new Map<number, number[]>();
+          let lastCompleted = 0;
+          /** Keys written between consecutive marks, by the checkpoint id that sealed them (0: not yet sealed). */
+          const written: Array<{ id: number; keys: Set<number> }> = [{ id: Number.POSITIVE_INFINITY, keys: new Set() }];
+          const open: Open[] = [];
+          let nextId = 1;
+          const wrote = (k: number) => (written[written.length - 1] as { keys: Set<number> }).keys.add(k);
+          for (const op of [...ops, { op: "finish", which: 0, complete: false } as const]) {
+            switch (op.op) {
+              case "set":
+                flavour.set(table, op.key, op.value);
+                model.set(op.key, [op.value]);
+                wrote(op.key);
+                break;
+              case "delete":
+                table.delete(op.key);
+                model.delete(op.key);
+                wrote(op.key);
+                break;
+              case "push":
+                flavour.push(table, op.key, op.value);
+                model.set(op.key, flavour.pushed(model.get(op.key), op.value));
+                wrote(op.key);
+                break;
+              case "mark": {
+                const id = nextId++;
+                (written[written.length - 1] as { id: number }).id = id;
+                const allowed = new Set<number>();
+                for (const w of written) if (w.id > lastCompleted) for (const k of w.keys) allowed.add(k);
+                written.push({ id: Number.POSITIVE_INFINITY, keys: new Set() });
+                const read = (table as Table).snapshot(id, op.incremental ? "incremental" : "full");
+                if (op.incremental && lastCompleted > 0) assert.equal(read.mode, "incremental");
+                else assert.equal(read.mode, "full");
+                open.push({
+                  id,
+                  read,
+                  iterator: entriesOf(table as Table, read),
+                  got: [],
+                  expected: copy(model),
+                  base: copy(durable),
+                  allowed,
+                });
+                break;
               }
-              assert.deepEqual(
-                [...result].sort((a, b) => a[0] - b[0]),
-                [...s.expected].sort((a, b) => a[0] - b[0]),
-              );
-              if (s.read.mode === "incremental") {
-                for (const [k] of s.got)
-                  assert.ok(s.allowed.has(k as number), `key ${k} did not change since the base`);
+              case "read": {
+                const s = open[op.which % Math.max(open.length, 1)];
+                if (s !== undefined) s.got.push(...take(s.iterator, op.n));
+                break;
               }
-              if (op.complete && s.id > lastCompleted) {
-                table.tracker.complete(s.id);
-                lastCompleted = s.id;
-                durable = copy(s.expected);
+              case "finish": {
+                const i = op.which % Math.max(open.length, 1);
+                const s = open[i];
+                if (s === undefined) break;
+                open.splice(i, 1);
+                s.got.push(...take(s.iterator));
+                s.read.release();
+                assert.equal(new Set(s.got.map(([k]) => k)).size, s.got.length, "each key once");
+                const result = s.read.mode === "full" ? new Map<number, number[]>() : copy(s.base);
+                for (const [k, v] of s.got) {
+                  if (v === "DELETED") result.delete(k as number);
+                  else result.set(k as number, flavour.model(v));
+                }
+                assert.deepEqual(
+                  [...result].sort((a, b) => a[0] - b[0]),
+                  [...s.expected].sort((a, b) => a[0] - b[0]),
+                );
+                if (s.read.mode === "incremental") {
+                  for (const [k] of s.got)
+                    assert.ok(s.allowed.has(k as number), `key ${k} did not change since the base`);
+                }
+                if (op.complete && s.id > lastCompleted) {
+                  table.tracker.complete(s.id);
+                  lastCompleted = s.id;
+                  durable = copy(s.expected);
+                }
+                break;
               }
-              break;
             }
           }
-        }
-        for (const s of open) s.read.release();
-        assert.deepEqual(
-          [...table.entries()].sort((a, b) => Number(a[0]) - Number(b[0])),
-          [...model].sort((a, b) => a[0] - b[0]),
-        );
-      }),
-      { numRuns: 400 },
-    );
-  });
+          for (const s of open) s.read.release();
+          assert.deepEqual(
+            [...table.entries()].map(([k, v]) => [k, flavour.model(v)]).sort((a, b) => Number(a[0]) - Number(b[0])),
+            [...model].sort((a, b) => a[0] - b[0]),
+          );
+        }),
+        { numRuns: 400 },
+      );
+    });
+  }
 });
