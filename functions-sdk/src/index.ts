@@ -7,9 +7,21 @@ export type * from "./connector/sink.js";
 export { collectSink } from "./connector/sink.js";
 export type * from "./connector/source.js";
 export { describeRecord, InvalidJobError, KeyflowError, MissingTimestampError } from "./errors.js";
+export type { Address, AnyAddress } from "./function/address.js";
 export type { Collector, OutputTag } from "./function/collector.js";
 
 export { outputTag } from "./function/collector.js";
+export type {
+  AnyFunctionType,
+  CancellationToken,
+  FunctionContext,
+  FunctionSpec,
+  FunctionType,
+  MessageOf,
+} from "./function/define-function.js";
+export { defineFunction } from "./function/define-function.js";
+export type { DeadLetter, Egress } from "./function/egress.js";
+export { egress } from "./function/egress.js";
 export type * from "./function/functions.js";
 export type * from "./function/join-functions.js";
 export type { RichFunction, RuntimeContext } from "./function/runtime-context.js";
@@ -33,6 +45,7 @@ export type { JobDefinition, JobOptions } from "./job/define-job.js";
 export { defineJob, isJobDefinition } from "./job/define-job.js";
 export type { StreamEnvironment } from "./job/environment.js";
 export { fieldCopier } from "./job/field-copy.js";
+export type { FunctionsOptions, FunctionsStream, Routed, Router } from "./job/functions-stream.js";
 export type {
   ChainingStrategy,
   EdgeSpec,

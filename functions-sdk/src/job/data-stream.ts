@@ -1,6 +1,7 @@
 import type { CollectSink, Sink, SinkSpec } from "../connector/sink.js";
 import { InvalidJobError } from "../errors.js";
 import type { OutputTag } from "../function/collector.js";
+import type { AnyFunctionType } from "../function/define-function.js";
 import type {
   BroadcastStateDeclarations,
   FilterFunction,
@@ -29,6 +30,8 @@ import {
   KeyedBroadcastConnectedStream,
 } from "./connected-streams.js";
 import { fieldCopier } from "./field-copy.js";
+// functions-stream.ts imports this file back; it uses DataStream only when called, so the cycle is safe.
+import { type FunctionsOptions, type FunctionsStream, functionsOperator } from "./functions-stream.js";
 import type { EdgeSpec, OperatorNode, OperatorSpec, PartitionerSpec } from "./graph.js";
 import type { GraphBuilder, StreamInput } from "./graph-builder.js";
 import { INTERVAL_JOIN_NAME, IntervalJoin } from "./interval-join.js";
@@ -176,6 +179,16 @@ export class DataStream<T> {
 
   private partitionWith(partitioner: PartitionerSpec): DataStream<T> {
     return new DataStream<T>(this.builder, this.inputs, partitioner);
+  }
+
+  /**
+   * Routes every record to a per-key function: a functions operator hosting `functions`, which
+   * may message each other in any cycle. `route` turns a record into `{ to: address, message }`
+   * (checked: the address must accept the message). Add more ingress with `.ingress(stream, route)`;
+   * read what handlers emit with `.egress(tag)`.
+   */
+  toFunctions<const Fs extends readonly AnyFunctionType[]>(options: FunctionsOptions<T, Fs>): FunctionsStream<Fs> {
+    return functionsOperator(this.builder, this, options);
   }
 
   /** Writes every record to a sink. */

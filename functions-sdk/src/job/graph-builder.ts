@@ -22,6 +22,7 @@ const DEFAULT_NAMES: Record<OperatorSpec["kind"], string> = {
   broadcastProcess: "BroadcastProcess",
   timestampsAndWatermarks: "Timestamps/Watermarks",
   window: "Window",
+  functions: "Functions",
   sink: "Sink",
 };
 

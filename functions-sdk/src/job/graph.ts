@@ -1,5 +1,6 @@
 import type { SinkSpec } from "../connector/sink.js";
 import type { Source } from "../connector/source.js";
+import type { AnyFunctionType } from "../function/define-function.js";
 import type { BroadcastStateDeclarations, Partitioner } from "../function/functions.js";
 import type { Key, KeySelector } from "../key.js";
 import type { AggregateFunction, StateDeclarations } from "../state/descriptors.js";
@@ -100,6 +101,13 @@ export type OperatorSpec =
     }
   | { readonly kind: "timestampsAndWatermarks"; readonly strategy: WatermarkStrategy<Erased> }
   | { readonly kind: "window"; readonly window: WindowSpec }
+  | {
+      /** Per-key functions (actors) fed by routed ingress; messages between them stay inside. Keyed by address id. */
+      readonly kind: "functions";
+      readonly functions: readonly AnyFunctionType[];
+      /** Egress id for messages whose handler threw; undefined: the job fails. */
+      readonly deadLetters: string | undefined;
+    }
   | { readonly kind: "sink"; readonly sink: SinkSpec };
 
 /** A keyed window operator: how records are bucketed, when buckets fire, and what a firing computes. */
@@ -133,4 +141,5 @@ export const KEYED_KINDS: ReadonlySet<OperatorKind> = new Set([
   "rollingReduce",
   "keyedCoProcess",
   "window",
+  "functions",
 ]);

@@ -73,6 +73,8 @@ export class ShardHost {
   private settle: ((outcome: HostOutcome) => void) | undefined;
   private readonly outcome: Promise<HostOutcome>;
   private readonly closers: Array<() => void> = [];
+  /** Objects the operators of this thread share (OperatorContext.threadShared). */
+  private readonly threadShared = new Map<string, unknown>();
 
   /** The shards' view of checkpointing: the host's, noting which shard reported for which checkpoint. */
   private readonly checkpointing: ShardCheckpointing | undefined;
@@ -125,6 +127,7 @@ export class ShardHost {
           bufferTimeoutMs: options.bufferTimeoutMs,
           checkpointing: this.checkpointing,
           onJobFinished: (action) => this.jobFinishedActions.push(action),
+          threadShared: this.threadShared,
           onFinished: (shard) => this.shardFinished(shard),
           onFailed: (_shard, error) => this.shardFailed(error),
         });

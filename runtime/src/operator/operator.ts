@@ -59,6 +59,12 @@ export interface StreamOperator {
   restoreState?(restore: OperatorRestore): void | Promise<void>;
   notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
   notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
+  /**
+   * True for an operator whose `finish` waits for work that reaches it as mails (the functions
+   * dispatcher waits until messages between its shards have gone quiet): the shard keeps running
+   * mails, and flushing its outputs, while it finishes.
+   */
+  readonly runsMailsWhileFinishing?: boolean;
 }
 
 /** What an operator knows of where it runs, built by the shard. */
@@ -83,6 +89,16 @@ export interface OperatorContext {
    * is done a failure elsewhere may still restore an earlier checkpoint.
    */
   readonly onJobFinished?: (action: () => void) => void;
+  /**
+   * Runs `action` on the shard's thread as a mail, before its next element (and while it
+   * finishes, for an operator that `runsMailsWhileFinishing`). Undefined outside a shard.
+   */
+  readonly mail?: (action: () => void) => void;
+  /**
+   * Objects shared by the operators of one thread (one shard host), by a key they choose: the
+   * shards of a functions operator find their common feedback loop here. Undefined outside a host.
+   */
+  readonly threadShared?: Map<string, unknown>;
 }
 
 /** Receives what collect sinks gather and what operators count; the executor returns it as the job's result. */

@@ -1,3 +1,4 @@
+import { FunctionDispatcherOperator } from "../handler/function-dispatcher-operator.js";
 import { BroadcastProcessOperator } from "../operator/broadcast-process-operator.js";
 import {
   CoFlatMapOperator,
@@ -49,6 +50,8 @@ export function createOperator(context: OperatorContext): StreamOperator {
       return createWindowOperator(context, spec.window);
     case "sink":
       return new SinkOperator(context, spec.sink);
+    case "functions":
+      return new FunctionDispatcherOperator(context, spec.functions, spec.deadLetters);
     case "source":
       throw new Error(
         `operator "${context.node.name}" is a source: sources are driven by their shard, not created as operators`,

@@ -49,6 +49,8 @@ export interface ShardOptions {
   readonly checkpointing?: ShardCheckpointing | undefined;
   /** Where operators register work for the end of the job (see OperatorContext.onJobFinished). */
   readonly onJobFinished?: ((action: () => void) => void) | undefined;
+  /** Objects shared by the operators of this thread (see OperatorContext.threadShared). */
+  readonly threadShared?: Map<string, unknown> | undefined;
   readonly onFinished: (shard: Shard) => void;
   readonly onFailed: (shard: Shard, error: Error) => void;
 }
@@ -90,6 +92,8 @@ export class Shard implements Runnable, InputGate {
   /** A failure while the shard was wired (see `setUp`), reported when it starts. */
   private setupFailure: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** An operator of the chain keeps mails running while the shard finishes (the functions dispatcher). */
+  private mailsWhileFinishing = false;
   /** Per-split timestamps and watermarks of a source with a watermark strategy. */
   private sourceWatermarks: WatermarkGeneration | undefined;
   /** Processing-time callbacks, run as mails on this shard's thread. */
@@ -102,7 +106,7 @@ export class Shard implements Runnable, InputGate {
         this.mailbox.putMail(() => {
           if (!cancelled) callback(timestamp);
         });
-        if (this.state === "running") this.options.scheduler.wake(this);
+        if (this.runsMails()) this.options.scheduler.wake(this);
       });
       return () => {
         cancelled = true;
@@ -217,9 +221,15 @@ export class Shard implements Runnable, InputGate {
           results: this.options.results,
           checkpointed: this.options.checkpointing !== undefined,
           onJobFinished: this.options.onJobFinished,
+          mail: (action) => {
+            this.mailbox.putMail(action);
+            if (this.runsMails()) this.options.scheduler.wake(this);
+          },
+          threadShared: this.options.threadShared,
         }),
       );
       if (operator === undefined) continue;
+      if (operator.runsMailsWhileFinishing === true) this.mailsWhileFinishing = true;
       operatorOf.set(node.id, operator);
       this.operators.unshift(operator);
     }
@@ -285,12 +295,12 @@ export class Shard implements Runnable, InputGate {
   }
 
   runSlice(): boolean {
-    if (this.state !== "running") return false;
+    if (!this.runsMails()) return false;
     try {
       if (this.mailbox.hasMail()) {
         for (const mail of this.mailbox.takeMails()) {
           mail();
-          if (this.state !== "running") return false;
+          if (!this.runsMails()) return false;
         }
       }
       return this.reader === undefined ? this.processMailbox() : this.pollSource();
@@ -568,6 +578,11 @@ export class Shard implements Runnable, InputGate {
   private forwardStatusChange(valve: WatermarkValve): void {
     const change = valve.statusChange();
     if (change !== undefined) (this.headOperator as StreamOperator).processWatermarkStatus(change === "idle");
+  }
+
+  /** Whether mails run now: while running, and while finishing for a chain that asked (see StreamOperator.runsMailsWhileFinishing). */
+  private runsMails(): boolean {
+    return this.state === "running" || (this.state === "finishing" && this.mailsWhileFinishing);
   }
 
   private isDone(): boolean {

@@ -7,7 +7,7 @@ export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
-  /** Operator, shard and record fields of a user function error, when present. */
+  /** Operator, shard and record fields of a user function error (a function handler's type and id), when present. */
   readonly details: Record<string, string>;
 }
 
@@ -16,7 +16,7 @@ export function serializeError(error: unknown): SerializedError {
     return { code: "UNKNOWN", name: "Error", message: String(error), stack: undefined, details: {} };
   }
   const details: Record<string, string> = {};
-  for (const field of ["operator", "shard", "record", "url"]) {
+  for (const field of ["operator", "shard", "record", "url", "functionType", "functionId"]) {
     const value = (error as unknown as Record<string, unknown>)[field];
     if (typeof value === "string") details[field] = value;
   }
