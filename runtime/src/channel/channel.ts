@@ -1,4 +1,4 @@
-import type { StreamElement } from "../element/stream-element.js";
+import type { Barrier, StreamElement } from "../element/stream-element.js";
 
 /**
  * A channel: an ordered, credit-flow-controlled link from one producer shard to one consumer
@@ -18,6 +18,14 @@ export interface ChannelWriter {
   readonly channelId: number;
   /** Sends an element on the producer's thread; never drops, never blocks. */
   send(element: StreamElement): void;
+  /**
+   * Sends an unaligned checkpoint's barrier without waiting for credit, where the channel can:
+   * the batches waiting in the backlog are handed over with it at once, beyond the consumer's
+   * grant (by at most one element's output, which the producer held anyway), so the consumer
+   * gets the barrier now and stores those batches as in-flight data. Order is kept. A channel
+   * without it (NATS, whose consumer enforces its grant) sends the barrier behind its backlog.
+   */
+  sendPriority?(barrier: Barrier): void;
   /** True when the backlog is empty and credit remains. */
   isWritable(): boolean;
   /** Calls `listener` once, the next time the writer becomes writable. */

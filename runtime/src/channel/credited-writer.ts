@@ -1,4 +1,4 @@
-import type { StreamElement } from "../element/stream-element.js";
+import type { Barrier, StreamElement } from "../element/stream-element.js";
 import type { ChannelWriter } from "./channel.js";
 
 /**
@@ -28,6 +28,24 @@ export abstract class CreditedWriter implements ChannelWriter {
     } else {
       this.backlog.push(element);
     }
+  }
+
+  /**
+   * Whether the consumer takes batches beyond its grant when an unaligned barrier hands over the
+   * backlog (see ChannelWriter.sendPriority); false where the consumer enforces its grant.
+   */
+  protected readonly overdraftAtBarrier: boolean = false;
+
+  sendPriority(barrier: Barrier): void {
+    if (this.overdraftAtBarrier && this.backlog.length > 0) {
+      // Credit may go below zero: the batches handed over now are paid back by later releases.
+      for (const element of this.backlog) {
+        if (element.kind === "records") this.credit--;
+        this.transmit(element);
+      }
+      this.backlog.length = 0;
+    }
+    this.send(barrier);
   }
 
   isWritable(): boolean {

@@ -7,6 +7,8 @@ import { CreditedWriter } from "./credited-writer.js";
  * no encoding. Credit bounds the consumer's queue, so a slow consumer still slows its producer.
  */
 export class LocalChannel extends CreditedWriter implements ChannelReader {
+  protected override readonly overdraftAtBarrier = true;
+
   constructor(
     channelId: number,
     private readonly gate: InputGate,

@@ -68,6 +68,8 @@ interface PortMessage {
 
 /** The producer end of a channel whose consumer is on another thread. */
 export class PortChannelWriter extends CreditedWriter {
+  protected override readonly overdraftAtBarrier = true;
+
   constructor(
     channelId: number,
     private readonly link: PortLink,

@@ -1,4 +1,4 @@
-import { ACTIVE, IDLE, type StreamElement } from "../element/stream-element.js";
+import { ACTIVE, type Barrier, IDLE, type StreamElement } from "../element/stream-element.js";
 import type { ChannelSelector } from "../partition/partitioners.js";
 import type { ChannelWriter } from "./channel.js";
 
@@ -60,6 +60,19 @@ export class RecordWriter {
   broadcastElement(element: StreamElement): void {
     this.flush();
     for (const channel of this.channels) channel.send(element);
+  }
+
+  /**
+   * Sends an unaligned checkpoint's barrier to every channel: the partial batches go first (they
+   * were produced before the barrier), and the barrier announces itself ahead of whatever waits
+   * for credit (`ChannelWriter.sendPriority`).
+   */
+  broadcastPriority(barrier: Barrier): void {
+    this.flush();
+    for (const channel of this.channels) {
+      if (channel.sendPriority === undefined) channel.send(barrier);
+      else channel.sendPriority(barrier);
+    }
   }
 
   watermark(timestamp: number): void {

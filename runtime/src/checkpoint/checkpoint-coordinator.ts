@@ -14,6 +14,14 @@ export interface CheckpointingOptions {
   readonly minPauseMs?: number;
   /** Checkpoints in flight at once. Default 1. */
   readonly maxConcurrent?: number;
+  /**
+   * Unaligned checkpoints (Flink's `enableUnalignedCheckpoints`), for backpressured jobs: a
+   * barrier overtakes the records queued before it, the shard snapshots at the first barrier on
+   * any input without waiting for the others, and the records it overtook are stored with the
+   * checkpoint and replayed on recovery. Savepoints stay aligned. A checkpoint with in-flight
+   * records restores only at the same parallelism. Default false.
+   */
+  readonly unaligned?: boolean;
 }
 
 export interface CheckpointCoordinatorOptions extends CheckpointingOptions {
@@ -29,8 +37,14 @@ export interface CheckpointCoordinatorOptions extends CheckpointingOptions {
   /**
    * Starts a checkpoint at every running source: true when started, "later" when a source is not
    * ready yet (try at the next interval), false when every source has finished (no more checkpoints).
+   * `unaligned` says which barriers the sources send (never for a savepoint).
    */
-  readonly trigger: (checkpointId: number, timestamp: number, savepoint: boolean) => boolean | "later";
+  readonly trigger: (
+    checkpointId: number,
+    timestamp: number,
+    savepoint: boolean,
+    unaligned: boolean,
+  ) => boolean | "later";
   /** Tells every shard a checkpoint completed (true) or was aborted (false). */
   /** Tells every shard a checkpoint completed (true) or was aborted (false); resolves when they handled it. */
   readonly notify: (checkpointId: number, completed: boolean) => void | Promise<void>;
@@ -189,7 +203,7 @@ export class CheckpointCoordinator {
     };
     if (settle !== undefined) pending.settle = settle;
     this.pending.set(id, pending);
-    const started = this.options.trigger(id, timestamp, savepoint);
+    const started = this.options.trigger(id, timestamp, savepoint, !savepoint && this.options.unaligned === true);
     if (started !== true) {
       this.pending.delete(id);
       pending.cancelTimeout();

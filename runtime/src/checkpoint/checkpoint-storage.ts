@@ -1,5 +1,5 @@
 import type { KeyGroupRange } from "../partition/key-groups.js";
-import type { KeyedStateEntry, OperatorSnapshot } from "../state/snapshot.js";
+import type { InFlightBatch, KeyedStateEntry, OperatorSnapshot } from "../state/snapshot.js";
 import type { CheckpointMetadata } from "../state/store/records.js";
 
 export type { CheckpointMetadata } from "../state/store/records.js";
@@ -37,6 +37,16 @@ export interface CheckpointStorage {
     checkpointId: number,
     uid: string,
   ): Readonly<Record<string, number>> | undefined | Promise<Readonly<Record<string, number>> | undefined>;
+  /**
+   * The records in flight into shard `shardIndex` of operator `uid` (a shard's head operator) at
+   * unaligned checkpoint `checkpointId`, in replay order; empty when it holds none. Storages that
+   * cannot hold them omit it, and then every checkpoint they take must be aligned.
+   */
+  restoreInFlight?(
+    checkpointId: number,
+    uid: string,
+    shardIndex: number,
+  ): readonly InFlightBatch[] | Promise<readonly InFlightBatch[]>;
   restoreOperatorState(
     checkpointId: number,
     uid: string,

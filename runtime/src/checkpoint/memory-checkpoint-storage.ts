@@ -1,5 +1,5 @@
 import type { KeyGroupRange } from "../partition/key-groups.js";
-import { DELETED, type KeyedStateEntry, type OperatorSnapshot } from "../state/snapshot.js";
+import { DELETED, type InFlightBatch, type KeyedStateEntry, type OperatorSnapshot } from "../state/snapshot.js";
 import type { CheckpointMetadata, CheckpointStorage } from "./checkpoint-storage.js";
 
 interface StoredShard {
@@ -9,6 +9,7 @@ interface StoredShard {
   readonly keyed: KeyedStateEntry[];
   readonly operatorState: Record<string, { distribution: "split" | "union"; items: readonly unknown[] }>;
   readonly stateVersions: Readonly<Record<string, number>>;
+  readonly inFlight: readonly InFlightBatch[];
 }
 
 /**
@@ -41,6 +42,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
         keyed,
         operatorState: structuredClone(snapshot.operatorState) as StoredShard["operatorState"],
         stateVersions: { ...snapshot.stateVersions },
+        inFlight: structuredClone(snapshot.inFlight ?? []),
       });
       byUid.set(snapshot.uid, shards);
     } finally {
@@ -82,6 +84,14 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
       }
     }
     for (const entry of state.values()) yield { ...entry, value: structuredClone(entry.value) };
+  }
+
+  restoreInFlight(checkpointId: number, uid: string, shardIndex: number): readonly InFlightBatch[] {
+    const shard = this.written
+      .get(checkpointId)
+      ?.get(uid)
+      ?.find((s) => s.shardIndex === shardIndex);
+    return structuredClone(shard?.inFlight ?? []);
   }
 
   async restoreStateVersions(checkpointId: number, uid: string): Promise<Record<string, number>> {

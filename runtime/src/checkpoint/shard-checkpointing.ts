@@ -1,4 +1,4 @@
-import type { OperatorRestore, OperatorSnapshot } from "../state/snapshot.js";
+import type { InFlightBatch, OperatorRestore, OperatorSnapshot } from "../state/snapshot.js";
 
 /** What a shard hands over once it took its snapshot for a checkpoint. */
 export interface ShardSnapshotReport {
@@ -23,6 +23,11 @@ export interface ShardCheckpointing {
   restoreFor(uid: string, shardIndex: number, parallelism: number): OperatorRestore | undefined;
   /** The source splits this source shard resumes, or undefined on a fresh start. */
   restoredSplits(uid: string, shardIndex: number, parallelism: number): unknown[] | undefined;
+  /**
+   * Records that were in flight into this shard (whose head operator is `uid`) at the unaligned
+   * checkpoint restored: the shard processes them before anything from its inputs.
+   */
+  restoredInFlight?(uid: string, shardIndex: number, parallelism: number): readonly InFlightBatch[] | undefined;
 }
 
 /** Operator list state under which a source keeps its split positions. */

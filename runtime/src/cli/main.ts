@@ -25,6 +25,7 @@ program
   .option("--buffer-timeout <ms>", "longest a partial batch waits", nonNegativeInt, 10)
   .option("--state-dir <dir>", "take checkpoints into this LevelDB folder and resume from it after a crash")
   .option("--checkpoint-interval <ms>", "time between checkpoints (with --state-dir)", positiveInt, 1_000)
+  .option("--unaligned-checkpoints", "unaligned checkpoints, for backpressured jobs (with --state-dir)")
   .option("--from-savepoint <dir>", "start from a savepoint exported by `keyflow savepoint --target`")
   .option("--allow-non-restored-state", "drop savepoint state of operators the job no longer has")
   .option("--results <file>", "write the collect sinks' records as JSON when the job ends")

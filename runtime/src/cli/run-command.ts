@@ -14,6 +14,8 @@ export interface RunCommandOptions {
   /** A LevelDB folder for checkpoints: the job checkpoints into it and resumes from it after a crash. */
   readonly stateDir?: string;
   readonly checkpointInterval: number;
+  /** Unaligned checkpoints (barriers overtake queued records, which are stored with the checkpoint). */
+  readonly unalignedCheckpoints?: boolean;
   /** An exported savepoint folder to start from. */
   readonly fromSavepoint?: string;
   readonly allowNonRestoredState?: boolean;
@@ -80,7 +82,11 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
         batchSize: options.batchSize,
         bufferTimeoutMs: options.bufferTimeout,
         signal: controller.signal,
-        checkpoints: { intervalMs: options.checkpointInterval, storage: store },
+        checkpoints: {
+          intervalMs: options.checkpointInterval,
+          storage: store,
+          unaligned: options.unalignedCheckpoints === true,
+        },
         ...(options.restart === undefined ? {} : { restartStrategy: options.restart }),
         ...(savepoint === undefined || savepointStore === undefined
           ? {}

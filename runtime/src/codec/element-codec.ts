@@ -38,9 +38,12 @@ export function encodeElement(element: StreamElement): Uint8Array {
     case "watermark":
       return packr.pack([TAG_WATERMARK, element.timestamp]);
     case "barrier":
+      // Kind: 1 savepoint, 2 unaligned checkpoint; an aligned checkpoint's barrier has none.
       return element.savepoint === true
         ? packr.pack([TAG_BARRIER, element.checkpointId, element.timestamp, 1])
-        : packr.pack([TAG_BARRIER, element.checkpointId, element.timestamp]);
+        : element.unaligned === true
+          ? packr.pack([TAG_BARRIER, element.checkpointId, element.timestamp, 2])
+          : packr.pack([TAG_BARRIER, element.checkpointId, element.timestamp]);
     case "status":
       return packr.pack([TAG_STATUS, element.idle]);
     case "end":
@@ -80,9 +83,11 @@ export function decodeElement(bytes: Uint8Array): StreamElement {
       if (typeof decoded[1] !== "number" || typeof decoded[2] !== "number") {
         throw new CorruptElementError("a barrier without a numeric checkpoint id and timestamp");
       }
-      return decoded[3] === 1
-        ? { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2], savepoint: true }
-        : { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2] };
+      if (decoded[3] === 1)
+        return { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2], savepoint: true };
+      if (decoded[3] === 2)
+        return { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2], unaligned: true };
+      return { kind: "barrier", checkpointId: decoded[1], timestamp: decoded[2] };
     case TAG_STATUS:
       if (typeof decoded[1] !== "boolean") throw new CorruptElementError("a watermark status without a boolean");
       return { kind: "status", idle: decoded[1] };

@@ -2,8 +2,8 @@ import type { CheckpointMetadata, CheckpointStorage } from "../checkpoint/checkp
 import { SOURCE_SPLITS_STATE } from "../checkpoint/shard-checkpointing.js";
 import { keyGroupRangeOf } from "../partition/key-groups.js";
 import type { ExecutionPlan } from "../plan/execution-plan.js";
-import type { OperatorRestore } from "../state/snapshot.js";
-import { NonRestoredStateError } from "./errors.js";
+import type { InFlightBatch, OperatorRestore } from "../state/snapshot.js";
+import { NonRestoredStateError, UnalignedRescaleError } from "./errors.js";
 
 /**
  * The state a run starts from: a completed checkpoint (or savepoint), with every operator's list
@@ -19,7 +19,18 @@ export class CheckpointRestore {
     private readonly operatorState: Map<string, Map<number, Record<string, unknown[]>>>,
     /** uid -> the version each keyed state was stored at (absent: all at version 1). */
     private readonly stateVersions: Map<string, Readonly<Record<string, number>>>,
+    /** head uid -> shard index -> records in flight into that shard (unaligned checkpoints). */
+    private readonly inFlight: Map<string, Map<number, readonly InFlightBatch[]>>,
   ) {}
+
+  /** How many in-flight records the restored checkpoint holds (0 for an aligned one). */
+  get inFlightRecords(): number {
+    let records = 0;
+    for (const byShard of this.inFlight.values()) {
+      for (const batches of byShard.values()) for (const batch of batches) records += batch.values.length;
+    }
+    return records;
+  }
 
   static async load(
     storage: CheckpointStorage,
@@ -31,6 +42,7 @@ export class CheckpointRestore {
     const present = new Set<string>();
     const operatorState = new Map<string, Map<number, Record<string, unknown[]>>>();
     const stateVersions = new Map<string, Readonly<Record<string, number>>>();
+    const inFlight = new Map<string, Map<number, readonly InFlightBatch[]>>();
     for (const vertex of plan.vertices) {
       for (const node of vertex.operators) {
         const uid = uidOf(node.id);
@@ -44,10 +56,24 @@ export class CheckpointRestore {
         const versions = await storage.restoreStateVersions?.(metadata.id, uid);
         if (versions !== undefined) stateVersions.set(uid, versions);
       }
+      const head = uidOf(vertex.head.id);
+      const recorded = metadata.operators[head];
+      if (recorded === undefined || storage.restoreInFlight === undefined) continue;
+      const byShard = new Map<number, readonly InFlightBatch[]>();
+      for (let shard = 0; shard < recorded.shards; shard++) {
+        const batches = await storage.restoreInFlight(metadata.id, head, shard);
+        if (batches.length > 0) byShard.set(shard, batches);
+      }
+      // The records were routed to the old shards (a key's records to its key group's shard); at
+      // another parallelism they would need routing again, which is not done (yet): refuse.
+      if (byShard.size > 0 && recorded.parallelism !== vertex.parallelism) {
+        throw new UnalignedRescaleError(metadata.id, head, recorded.parallelism, vertex.parallelism);
+      }
+      if (byShard.size > 0) inFlight.set(head, byShard);
     }
     const missing = Object.keys(metadata.operators).filter((uid) => !present.has(uid));
     if (missing.length > 0 && !allowNonRestoredState) throw new NonRestoredStateError(metadata.id, missing);
-    return new CheckpointRestore(metadata, storage, operatorState, stateVersions);
+    return new CheckpointRestore(metadata, storage, operatorState, stateVersions, inFlight);
   }
 
   restoreFor(uid: string, shardIndex: number, parallelism: number): OperatorRestore | undefined {
@@ -69,6 +95,11 @@ export class CheckpointRestore {
       operatorState,
       ...stateVersions,
     };
+  }
+
+  /** The records in flight into shard `shardIndex` whose head operator is `uid`, in replay order. */
+  restoredInFlight(uid: string, shardIndex: number): readonly InFlightBatch[] | undefined {
+    return this.inFlight.get(uid)?.get(shardIndex);
   }
 
   restoredSplits(uid: string, shardIndex: number): unknown[] | undefined {

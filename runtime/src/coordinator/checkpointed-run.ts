@@ -82,6 +82,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       onAbandoned: (id, shard) => coordinator?.onAbandoned(id, shard),
       restoreFor: (uid, shardIndex, parallelism) => restore?.restoreFor(uid, shardIndex, parallelism),
       restoredSplits: (uid, shardIndex) => restore?.restoredSplits(uid, shardIndex),
+      restoredInFlight: (uid, shardIndex) => restore?.restoredInFlight(uid, shardIndex),
     };
     let host: ShardHost;
     try {
@@ -91,7 +92,10 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       if (from !== undefined) {
         const plan = buildExecutionPlan(graph, options.planOptions);
         restore = await CheckpointRestore.load(fromStorage, from, plan, uidOf, options.allowNonRestoredState);
-        log(`restoring from ${from.kind} ${from.id}`);
+        const inFlight = restore.inFlightRecords;
+        log(
+          `restoring from ${from.kind} ${from.id}${inFlight > 0 ? ` (${inFlight} in-flight records to replay)` : ""}`,
+        );
       }
       host = new ShardHost({
         job: options.job,
@@ -117,9 +121,9 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
         operators,
         shards: host.shardCount,
         firstId: nextId,
-        trigger: (id, timestamp, savepoint) => {
+        trigger: (id, timestamp, savepoint, unaligned) => {
           nextId = Math.max(nextId, id + 1);
-          return host.triggerCheckpoint(id, timestamp, savepoint);
+          return host.triggerCheckpoint(id, timestamp, savepoint, unaligned);
         },
         notify: (id, completed) => host.notifyCheckpoint(id, completed),
         log,

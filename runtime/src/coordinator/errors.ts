@@ -13,3 +13,24 @@ export class NonRestoredStateError extends KeyflowError {
     );
   }
 }
+
+/**
+ * An unaligned checkpoint holds records that were in flight into the shards of an operator, and the
+ * job would restore it at another parallelism: those records belong to the old shards' channels.
+ * Terminal: restore it at its parallelism, or rescale from a savepoint (always aligned).
+ */
+export class UnalignedRescaleError extends KeyflowError {
+  readonly code = "CHECKPOINT_UNALIGNED_RESCALE";
+  constructor(
+    readonly checkpointId: number,
+    readonly uid: string,
+    readonly storedParallelism: number,
+    readonly parallelism: number,
+  ) {
+    super(
+      `checkpoint ${checkpointId} is unaligned and holds in-flight records of operator "${uid}" at ` +
+        `parallelism ${storedParallelism}; it cannot be restored at parallelism ${parallelism}. ` +
+        "Restore it at its parallelism, or rescale from a savepoint",
+    );
+  }
+}

@@ -38,6 +38,12 @@ export interface Barrier {
   readonly timestamp: number;
   /** A savepoint's barrier: every shard writes its state in full. Absent for a checkpoint. */
   readonly savepoint?: true;
+  /**
+   * An unaligned checkpoint's barrier (never a savepoint's): a shard acts on the first one to reach
+   * it, ahead of the elements queued before it, and keeps the records of each input from then
+   * until that input's barrier as in-flight data of the checkpoint. Absent: aligned.
+   */
+  readonly unaligned?: true;
 }
 
 /** The producer of this channel will send nothing more. */

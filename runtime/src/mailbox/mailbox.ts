@@ -45,6 +45,13 @@ export class Mailbox {
     return element;
   }
 
+  /** Visits the queued elements in order, without taking them, until `visit` returns false. */
+  forEachQueued(visit: (channel: number, element: StreamElement) => boolean): void {
+    for (let i = this.head; i < this.elements.length; i++) {
+      if (!visit(this.channels[i] as number, this.elements[i] as StreamElement)) return;
+    }
+  }
+
   clear(): void {
     this.channels = [];
     this.elements = [];

@@ -92,6 +92,7 @@ export class ShardHost {
             },
             restoreFor: (uid, shardIndex, parallelism) => outer.restoreFor(uid, shardIndex, parallelism),
             restoredSplits: (uid, shardIndex, parallelism) => outer.restoredSplits(uid, shardIndex, parallelism),
+            restoredInFlight: (uid, shardIndex, parallelism) => outer.restoredInFlight?.(uid, shardIndex, parallelism),
             onAbandoned: (id, shardName) => outer.onAbandoned(id, shardName),
           };
     this.plan = buildExecutionPlan(options.job.build(), options.planOptions);
@@ -213,22 +214,25 @@ export class ShardHost {
    * nothing) when one of them no longer runs: a checkpoint needs every source, so none is taken
    * once a source has finished.
    */
-  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean): boolean | "later" {
+  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean, unaligned = false): boolean | "later" {
     const sources = this.shards.filter((shard) => shard.isSource);
     const running = sources.filter((shard) => shard.canTriggerCheckpoint);
     const unfinished = sources.filter((shard) => shard.state !== "finished");
     // With every source finished there is nothing left to cut; a source still starting must wait.
     if (unfinished.length === 0) return false;
     if (running.length !== unfinished.length) return "later";
-    this.pendingCheckpoints.set(checkpointId, { savepoint, reported: new Set() });
-    for (const shard of running) shard.triggerCheckpoint(checkpointId, timestamp, savepoint);
+    this.pendingCheckpoints.set(checkpointId, { savepoint, unaligned, reported: new Set() });
+    for (const shard of running) shard.triggerCheckpoint(checkpointId, timestamp, savepoint, unaligned);
     // Shards that already finished report their final state now.
     for (const shard of this.shards) if (shard.state === "finished") this.reportFinished(shard, checkpointId);
     return true;
   }
 
   /** Checkpoints in flight, and which shards reported for each (finished shards report for them when they finish). */
-  private readonly pendingCheckpoints = new Map<number, { savepoint: boolean; reported: Set<Shard> }>();
+  private readonly pendingCheckpoints = new Map<
+    number,
+    { savepoint: boolean; unaligned: boolean; reported: Set<Shard> }
+  >();
 
   /** A shard reported for a checkpoint (through its ShardCheckpointing): remember it. */
   private noteReport(checkpointId: number, vertexId: number, shardIndex: number): void {
@@ -241,7 +245,7 @@ export class ShardHost {
   private reportFinished(shard: Shard, checkpointId: number): void {
     const pending = this.pendingCheckpoints.get(checkpointId);
     if (pending === undefined || pending.reported.has(shard)) return;
-    shard.snapshotFinished(checkpointId, pending.savepoint);
+    shard.snapshotFinished(checkpointId, pending.savepoint, pending.unaligned);
   }
 
   /** Tells every shard checkpoint `checkpointId` completed or was aborted. */

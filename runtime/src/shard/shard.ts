@@ -3,8 +3,9 @@ import type { ChannelReader, ChannelWriter, InputGate } from "../channel/channel
 import { RecordWriter } from "../channel/record-writer.js";
 import { BarrierAligner } from "../checkpoint/barrier-aligner.js";
 import { SourceNotCheckpointableError } from "../checkpoint/errors.js";
+import { InFlightRecorder, type RecordedCheckpoint } from "../checkpoint/in-flight-recorder.js";
 import { type ShardCheckpointing, SOURCE_SPLITS_STATE } from "../checkpoint/shard-checkpointing.js";
-import type { Barrier } from "../element/stream-element.js";
+import type { Barrier, RecordBatch } from "../element/stream-element.js";
 import { END_OF_INPUT, MAX_WATERMARK, type StreamElement } from "../element/stream-element.js";
 import { Mailbox } from "../mailbox/mailbox.js";
 import type { MailboxScheduler, Runnable } from "../mailbox/mailbox-scheduler.js";
@@ -14,7 +15,7 @@ import { WatermarkGeneration } from "../operator/watermark-generation.js";
 import { keyGroupRangeOf } from "../partition/key-groups.js";
 import type { ExecutionPlan, PlanEdge, PlanVertex } from "../plan/execution-plan.js";
 import { keySelectorOfEdge } from "../plan/execution-plan.js";
-import type { OperatorSnapshot } from "../state/snapshot.js";
+import type { InFlightBatch, OperatorSnapshot } from "../state/snapshot.js";
 import type { Clock } from "../time/clock.js";
 import type { ProcessingTimeService } from "../time/processing-time-service.js";
 import { WatermarkValve } from "../time/watermark-valve.js";
@@ -81,6 +82,11 @@ export class Shard implements Runnable, InputGate {
   /** Held elements being fed again after an alignment, before the mailbox. */
   private replay: Array<number | StreamElement> = [];
   private replayAt = 0;
+  /** In-flight data of unaligned checkpoints; undefined for a shard without inputs or checkpoints. */
+  private inFlight: InFlightRecorder | undefined;
+  /** Restored in-flight records (of an unaligned checkpoint), processed before any input. */
+  private recovered: readonly InFlightBatch[] = [];
+  private recoveredAt = 0;
   private sourceNode: OperatorNode | undefined;
   /** Whether this shard took a snapshot since it started: its first one is full, later ones incremental. */
   private snapshotTaken = false;
@@ -137,6 +143,8 @@ export class Shard implements Runnable, InputGate {
     this.inputIndexOf = planInputs.map((channel) => (plan.edges[channel.edge] as PlanEdge).inputIndex);
     this.valve = new WatermarkValve(inputs.length);
     this.aligner = new BarrierAligner(inputs.length);
+    if (this.options.checkpointing !== undefined && inputs.length > 0)
+      this.inFlight = new InFlightRecorder(inputs.length);
     this.writers = vertex.outEdges.map(
       (edge, slot) =>
         new RecordWriter(
@@ -291,6 +299,10 @@ export class Shard implements Runnable, InputGate {
 
   deliver(inputChannel: number, element: StreamElement): void {
     this.mailbox.put(inputChannel, element);
+    if (element.kind === "barrier" && element.unaligned === true) {
+      // Flink's priority event: a mail runs before the elements queued ahead of the barrier.
+      this.mailbox.putMail(() => this.unalignedBarrierArrived(inputChannel, element));
+    }
     if (this.state === "running") this.options.scheduler.wake(this);
   }
 
@@ -315,6 +327,12 @@ export class Shard implements Runnable, InputGate {
       // A mail put by the last element (a processing-time timer that came due) runs before the
       // next element, as in Flink's mailbox: a window due before the end of input fires before it.
       if (n > 0 && this.mailbox.hasMail()) return true;
+      if (this.recoveredAt < this.recovered.length) {
+        if (!this.awaitWritable()) return false;
+        this.processRecovered();
+        if (this.state !== "running") return false;
+        continue;
+      }
       const replaying = this.replayAt < this.replay.length;
       if (!replaying && this.mailbox.isEmpty()) {
         this.flushOutputs();
@@ -340,11 +358,26 @@ export class Shard implements Runnable, InputGate {
         n--;
         continue;
       }
+      if (element.kind === "records" && this.inFlight?.recording === true) {
+        this.inFlight.capture(channel, this.inputIndexOf[channel] as number, element);
+      }
       this.process(channel, element);
       if (this.state !== "running") return false;
     }
     this.flushOnTimeout();
-    return this.replayAt < this.replay.length || !this.mailbox.isEmpty();
+    return this.recoveredAt < this.recovered.length || this.replayAt < this.replay.length || !this.mailbox.isEmpty();
+  }
+
+  /** Processes the next restored in-flight batch; its credit was returned in the run that took it. */
+  private processRecovered(): void {
+    const batch = this.recovered[this.recoveredAt++] as InFlightBatch;
+    if (this.recoveredAt === this.recovered.length) {
+      this.recovered = [];
+      this.recoveredAt = 0;
+    }
+    const head = this.headOperator as StreamOperator;
+    const { input, values, timestamps } = batch;
+    for (let i = 0; i < values.length; i++) head.processRecord(values[i], timestamps?.[i] ?? Number.NaN, input);
   }
 
   private pollSource(): boolean {
@@ -415,6 +448,10 @@ export class Shard implements Runnable, InputGate {
         return;
       }
       case "barrier": {
+        if (element.unaligned === true) {
+          this.onUnalignedBarrier(channel, element);
+          return;
+        }
         const result = (this.aligner as BarrierAligner).onBarrier(channel, element.checkpointId);
         if (result === "aligned") this.aligned(element);
         else if (typeof result === "object") {
@@ -425,6 +462,7 @@ export class Shard implements Runnable, InputGate {
       }
       case "end": {
         this.endedChannels++;
+        if (this.inFlight !== undefined) this.reportRecorded(this.inFlight.onEnd(channel));
         const aligning = (this.aligner as BarrierAligner).aligning;
         if ((this.aligner as BarrierAligner).onEnd(channel) === "aligned" && aligning !== undefined) {
           this.aligned({ kind: "barrier", checkpointId: aligning, timestamp: this.options.clock.now() });
@@ -444,9 +482,17 @@ export class Shard implements Runnable, InputGate {
    * reader's split positions and the chain's state, then sends the barrier into every output
    * behind the records before it. Runs as a mail, on the shard's thread.
    */
-  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean): void {
+  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean, unaligned = false): void {
     if (this.reader === undefined) throw new Error(`${this.name} is not a source shard`);
     this.mailbox.putMail(() => {
+      if (unaligned && !savepoint) {
+        // A source has no inputs, so nothing in flight: snapshot and send the barrier ahead.
+        this.takeSnapshot(checkpointId, false);
+        for (const writer of this.writers) {
+          writer.broadcastPriority({ kind: "barrier", checkpointId, timestamp, unaligned: true });
+        }
+        return;
+      }
       const barrier: Barrier = savepoint
         ? { kind: "barrier", checkpointId, timestamp, savepoint: true }
         : { kind: "barrier", checkpointId, timestamp };
@@ -462,9 +508,125 @@ export class Shard implements Runnable, InputGate {
     this.resumeHeld();
   }
 
-  private takeSnapshot(checkpointId: number, savepoint: boolean): void {
+  /**
+   * The first barrier of unaligned checkpoint n to reach this shard, on any channel (a mail, ahead
+   * of the elements queued before it): snapshot at once, send the barrier on ahead of the outputs'
+   * queued batches, and record what each channel still delivers before its own barrier n.
+   */
+  private startUnaligned(barrier: Barrier): void {
+    const recorder = this.inFlight;
+    if (recorder === undefined || !recorder.isNew(barrier.checkpointId)) return;
+    const snapshots = this.operatorSnapshots(barrier.checkpointId, false);
+    if (snapshots === undefined) return;
+    for (const writer of this.writers) {
+      writer.broadcastPriority({
+        kind: "barrier",
+        checkpointId: barrier.checkpointId,
+        timestamp: barrier.timestamp,
+        unaligned: true,
+      });
+    }
+    // Restored records not yet replayed are in no upstream snapshot: they are in flight again.
+    const pending = this.recovered.slice(this.recoveredAt);
+    const done = recorder.start(barrier.checkpointId, snapshots, pending);
+    if (done !== undefined) this.reportRecorded([done]);
+  }
+
+  /**
+   * Barrier n of an unaligned checkpoint arrived on `channel` (a mail, before anything queued is
+   * taken): start n if it is the first, and store the channel's batches queued ahead of the
+   * barrier as in flight, so the channel is done for n now rather than once the queue is processed.
+   */
+  private unalignedBarrierArrived(channel: number, barrier: Barrier): void {
+    const recorder = this.inFlight;
+    if (recorder === undefined) return;
+    if (recorder.isNew(barrier.checkpointId)) this.startUnaligned(barrier);
+    if (!recorder.isOpen(channel)) return;
+    this.reportRecorded(recorder.onBarrier(channel, barrier.checkpointId, this.queuedBefore(channel, barrier)));
+  }
+
+  /** The record batches of `channel` not processed yet that came before `barrier`, in order. */
+  private queuedBefore(channel: number, barrier: Barrier): Array<{ input: number; batch: RecordBatch }> {
+    const input = this.inputIndexOf[channel] as number;
+    const queued: Array<{ input: number; batch: RecordBatch }> = [];
+    let reached = false;
+    const visit = (c: number, element: StreamElement): boolean => {
+      if (c !== channel) return true;
+      if (element === barrier) reached = true;
+      else if (element.kind === "records") queued.push({ input, batch: element });
+      return !reached;
+    };
+    // A channel's unprocessed elements, oldest first: held by an alignment, fed again, in the mailbox.
+    for (let i = 0; i < this.held.length && !reached; i += 2)
+      visit(this.held[i] as number, this.held[i + 1] as StreamElement);
+    for (let i = this.replayAt; i < this.replay.length && !reached; i += 2) {
+      visit(this.replay[i] as number, this.replay[i + 1] as StreamElement);
+    }
+    if (!reached) this.mailbox.forEachQueued(visit);
+    return queued;
+  }
+
+  /** Barrier n of an unaligned checkpoint taken in order from `channel`: its mail already closed the channel for n. */
+  private onUnalignedBarrier(channel: number, barrier: Barrier): void {
+    const recorder = this.inFlight;
+    if (recorder === undefined) return;
+    // Only if the mail has not run (it runs first): then nothing of the channel is queued ahead.
+    if (recorder.isNew(barrier.checkpointId)) this.startUnaligned(barrier);
+    this.reportRecorded(recorder.onBarrier(channel, barrier.checkpointId, []));
+  }
+
+  /** Reports unaligned checkpoints whose in-flight records are complete: they go with the head operator's snapshot. */
+  private reportRecorded(recorded: readonly RecordedCheckpoint[]): void {
     const checkpointing = this.options.checkpointing;
     if (checkpointing === undefined) return;
+    for (const { checkpointId, snapshots, inFlight } of recorded) {
+      checkpointing.onSnapshot({
+        checkpointId,
+        savepoint: false,
+        vertexId: this.options.vertex.id,
+        shardIndex: this.options.index,
+        snapshots: this.withInFlight(snapshots, inFlight),
+      });
+    }
+  }
+
+  /**
+   * The head operator's snapshot carrying `inFlight` (one made for it when it has no state), so
+   * every shard of the vertex writes a manifest for it and the records restore with its state.
+   */
+  private withInFlight(snapshots: OperatorSnapshot[], inFlight: readonly InFlightBatch[]): OperatorSnapshot[] {
+    const { plan, vertex, index } = this.options;
+    const uid = (this.options.nodes[vertex.head.id] as OperatorNode).uid;
+    const at = snapshots.findIndex((snapshot) => snapshot.uid === uid);
+    const own = snapshots[at];
+    const maxParallelism = plan.parallelismOf.get(vertex.head.id)?.maxParallelism ?? 128;
+    const carrying: OperatorSnapshot =
+      own === undefined
+        ? {
+            uid,
+            mode: "full",
+            keyGroups: keyGroupRangeOf(index, maxParallelism, vertex.parallelism),
+            keyed: [],
+            operatorState: {},
+            inFlight,
+            release() {},
+          }
+        : {
+            uid,
+            mode: own.mode,
+            keyGroups: own.keyGroups,
+            keyed: own.keyed,
+            operatorState: own.operatorState,
+            ...(own.stateVersions === undefined ? {} : { stateVersions: own.stateVersions }),
+            inFlight,
+            release: () => own.release(),
+          };
+    return own === undefined ? [...snapshots, carrying] : snapshots.map((s, i) => (i === at ? carrying : s));
+  }
+
+  /** Every stateful operator's snapshot (a source's split positions first); undefined without checkpointing. */
+  private operatorSnapshots(checkpointId: number, savepoint: boolean): OperatorSnapshot[] | undefined {
+    if (this.options.checkpointing === undefined) return undefined;
     const mode = savepoint || !this.snapshotTaken ? "full" : "incremental";
     const snapshots: OperatorSnapshot[] = [];
     const splits = this.sourceSplitsSnapshot();
@@ -474,6 +636,15 @@ export class Shard implements Runnable, InputGate {
       if (snapshot !== undefined) snapshots.push(snapshot);
     }
     this.snapshotTaken = true;
+    return snapshots;
+  }
+
+  private takeSnapshot(checkpointId: number, savepoint: boolean, unaligned = false): void {
+    const checkpointing = this.options.checkpointing;
+    const taken = this.operatorSnapshots(checkpointId, savepoint);
+    if (checkpointing === undefined || taken === undefined) return;
+    // A finished shard with inputs writes (empty) in-flight records like its running siblings.
+    const snapshots = unaligned && this.inFlight !== undefined ? this.withInFlight(taken, []) : taken;
     checkpointing.onSnapshot({
       checkpointId,
       savepoint,
@@ -489,9 +660,9 @@ export class Shard implements Runnable, InputGate {
    * reports, so a restore finds the state of shards that had already finished (as Flink's
    * checkpoints after tasks finished, FLIP-147).
    */
-  snapshotFinished(checkpointId: number, savepoint: boolean): void {
+  snapshotFinished(checkpointId: number, savepoint: boolean, unaligned = false): void {
     if (this.state !== "finished") throw new Error(`${this.name} has not finished`);
-    this.takeSnapshot(checkpointId, savepoint);
+    this.takeSnapshot(checkpointId, savepoint, unaligned && !savepoint);
   }
 
   private resumeHeld(): void {
@@ -530,6 +701,11 @@ export class Shard implements Runnable, InputGate {
   private async restoreOperators(): Promise<void> {
     const checkpointing = this.options.checkpointing;
     if (checkpointing === undefined) return;
+    if (this.inFlight !== undefined) {
+      const { vertex, index } = this.options;
+      const uid = (this.options.nodes[vertex.head.id] as OperatorNode).uid;
+      this.recovered = checkpointing.restoredInFlight?.(uid, index, vertex.parallelism) ?? [];
+    }
     for (const operator of this.operators) {
       if (operator.restoreState === undefined) continue;
       const restore = checkpointing.restoreFor(operator.node.uid, this.options.index, this.options.vertex.parallelism);
@@ -660,6 +836,7 @@ export class Shard implements Runnable, InputGate {
     if (this.state === "failed" || this.state === "cancelled" || this.state === "finished") return;
     this.state = "failed";
     this.mailbox.clear();
+    this.inFlight?.clear();
     void this.closeAll().catch(() => {});
     this.options.onFailed(this, error instanceof Error ? error : new Error(String(error)));
   }
@@ -669,6 +846,7 @@ export class Shard implements Runnable, InputGate {
     if (this.state === "finished" || this.state === "failed" || this.state === "cancelled") return;
     this.state = "cancelled";
     this.mailbox.clear();
+    this.inFlight?.clear();
     void this.closeAll().catch(() => {});
   }
 }

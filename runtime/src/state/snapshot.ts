@@ -40,8 +40,26 @@ export interface OperatorSnapshot {
    * stored with the snapshot; a state not named here is at version 1. Absent: all at version 1.
    */
   readonly stateVersions?: Readonly<Record<string, number>>;
+  /**
+   * Records of an unaligned checkpoint that were on their way into the shard when it took its
+   * snapshot (store format 3): in the order the shard took them, to be processed again by this
+   * operator, the head of its shard's chain, before anything else after a restore. Only the head
+   * operator's snapshot carries them; absent for aligned checkpoints and savepoints.
+   */
+  readonly inFlight?: readonly InFlightBatch[];
   /** The store has read everything (or gave up): the operator stops preserving values for it. */
   release(): void;
+}
+
+/**
+ * A batch of in-flight records: which input of the head operator it came on (0, or 1 for the
+ * second input of a two-input operator; not the channel, so the data does not depend on the
+ * upstream parallelism), and the records with their timestamps (NaN: none) as they arrived.
+ */
+export interface InFlightBatch {
+  readonly input: number;
+  readonly values: readonly unknown[];
+  readonly timestamps: readonly number[] | undefined;
 }
 
 export interface OperatorListState {

@@ -4,6 +4,7 @@ import { type Collector, collectSink, defineJob, listState, mapState, valueState
 import { decodeStoreRecord, encodeStoreRecord } from "../../src/codec/store-codec.js";
 import { JobFailedError } from "../../src/index.js";
 import { FORMAT_KEY, manifestKey, metadataKey } from "../../src/state/store/keys.js";
+import { STORE_FORMAT } from "../../src/state/store/records.js";
 import { SavepointRuns } from "../helpers/savepoint-runs.js";
 import { withRawDb } from "./store/store-fixtures.js";
 
@@ -263,7 +264,7 @@ describe("Restoring keyed state at a version the job cannot take", () => {
 });
 
 describe("Restoring a checkpoint of store format 1", () => {
-  it("takes every state as version 1: a version-2 job migrates it, and the store is upgraded to format 2", async () => {
+  it("takes every state as version 1: a version-2 job migrates it, and the store is upgraded to the current format", async () => {
     const runs = await SavepointRuns.open();
     try {
       const first = { processed: 0 };
@@ -293,7 +294,7 @@ describe("Restoring a checkpoint of store format 1", () => {
       assert.deepEqual(reports, ["k0", "k1", "k2"].map(expectedReport));
       await runs.reopen(async (dir) => {
         await withRawDb(dir, async (db) => {
-          assert.deepEqual(decodeStoreRecord(await db.get(FORMAT_KEY)), { format: 2 });
+          assert.deepEqual(decodeStoreRecord(await db.get(FORMAT_KEY)), { format: STORE_FORMAT });
         });
       });
     } finally {

@@ -1,7 +1,7 @@
 import { mkdir, readdir } from "node:fs/promises";
 import type { KeyflowError } from "@keyflow/functions-sdk";
 import type { KeyGroupRange } from "../../partition/key-groups.js";
-import type { KeyedStateEntry, OperatorSnapshot } from "../snapshot.js";
+import type { InFlightBatch, KeyedStateEntry, OperatorSnapshot } from "../snapshot.js";
 import { CheckpointWrites } from "./checkpoint-writes.js";
 import { compact } from "./compaction.js";
 import { type CheckpointDescription, describeCheckpoint } from "./describe.js";
@@ -77,7 +77,7 @@ export interface UsableCheckpoint {
  * @example
  * const store = await CheckpointStore.open(dir, { retain: 3 });
  * await store.writeSnapshot(7, 0, operator.snapshot(7, "incremental"));
- * await store.complete({ id: 7, kind: "checkpoint", timestamp, jobName, maxParallelism: 128, operators, format: 2 });
+ * await store.complete({ id: 7, kind: "checkpoint", timestamp, jobName, maxParallelism: 128, operators, format: 3 });
  * const { checkpoint, damage } = await store.latestUsable();
  * for await (const entry of store.restoreKeyed(checkpoint.id, "counts", range)) backend.load(entry);
  */
@@ -141,6 +141,7 @@ export class CheckpointStore {
         keyed: snapshot.keyed,
         operatorState: snapshot.operatorState,
         stateVersions: snapshot.stateVersions,
+        inFlight: snapshot.inFlight,
       });
       return { entries: manifest.entries, bytes: manifest.bytes, blocks: manifest.blocks };
     } finally {
@@ -290,6 +291,14 @@ export class CheckpointStore {
       manifests.push(manifest);
     }
     return distributeOperatorState(checkpointId, uid, manifests, shardIndex, parallelism);
+  }
+
+  /**
+   * The records in flight into shard `shardIndex` of operator `uid` at unaligned checkpoint
+   * `checkpointId`, in the order to replay them; empty for an aligned one or an older format.
+   */
+  restoreInFlight(checkpointId: number, uid: string, shardIndex: number): readonly InFlightBatch[] {
+    return this.ctx.catalog.manifest(checkpointId, uid, shardIndex)?.inFlight ?? [];
   }
 
   /**

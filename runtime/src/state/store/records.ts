@@ -1,19 +1,20 @@
 import type { KeyGroupRange } from "../../partition/key-groups.js";
-import type { OperatorListState } from "../snapshot.js";
+import type { InFlightBatch, OperatorListState } from "../snapshot.js";
 
 /**
  * The store format this version writes; written once per store and in every checkpoint's
- * metadata. Format 2 added `stateVersions` to shard manifests; this version still reads format 1
- * (every state at version 1) and upgrades a format-1 store's record at open, so older readers,
- * which would ignore the versions, refuse the store instead. See runtime/docs/checkpoint-format.md.
+ * metadata. Format 2 added `stateVersions` to shard manifests, format 3 the in-flight records of
+ * unaligned checkpoints (`inFlight`); this version still reads formats 1 and 2 and upgrades an
+ * older store's record at open, so older readers, which would ignore versions or in-flight
+ * records, refuse the store instead. See runtime/docs/checkpoint-format.md.
  */
-export const STORE_FORMAT = 2;
+export const STORE_FORMAT = 3;
 
 /** The formats this version reads. */
-export type StoreFormat = 1 | 2;
+export type StoreFormat = 1 | 2 | 3;
 
 export function isReadableFormat(format: unknown): format is StoreFormat {
-  return format === 1 || format === 2;
+  return format === 1 || format === 2 || format === 3;
 }
 
 /**
@@ -66,6 +67,11 @@ export interface ShardManifest {
    * holds values of these versions: a restore that migrates a state makes the next snapshot full.
    */
   readonly stateVersions?: Readonly<Record<string, number>>;
+  /**
+   * Records in flight into this shard at an unaligned checkpoint (format 3; only in the manifest of
+   * the head operator of a shard with inputs): replayed into it, in order, before its inputs.
+   */
+  readonly inFlight?: readonly InFlightBatch[];
 }
 
 /**
@@ -90,7 +96,7 @@ export function metadataProblem(value: unknown, id: number): string | undefined 
   if (!isObject(value)) return "metadata is not an object";
   if (value.id !== id) return `metadata names checkpoint ${String(value.id)}`;
   if (value.kind !== "checkpoint" && value.kind !== "savepoint") return `unknown kind ${String(value.kind)}`;
-  if (!isReadableFormat(value.format)) return `format ${String(value.format)} is neither 1 nor ${STORE_FORMAT}`;
+  if (!isReadableFormat(value.format)) return `format ${String(value.format)} is not one of 1..${STORE_FORMAT}`;
   if (typeof value.timestamp !== "number" || typeof value.jobName !== "string") return "no timestamp or job name";
   if (!isCount(value.maxParallelism)) return "no max parallelism";
   if (!isObject(value.operators)) return "no operators";
@@ -127,7 +133,22 @@ export function manifestProblem(value: unknown, uid: string, shard: number): str
       return "manifest has malformed state versions";
     }
   }
+  if (value.inFlight !== undefined) {
+    if (!Array.isArray(value.inFlight) || !value.inFlight.every(isInFlightBatch)) {
+      return "manifest has malformed in-flight records";
+    }
+  }
   return undefined;
+}
+
+function isInFlightBatch(value: unknown): boolean {
+  if (!isObject(value) || !isIndex(value.input) || !Array.isArray(value.values)) return false;
+  const timestamps = value.timestamps;
+  return (
+    timestamps === undefined ||
+    timestamps === null ||
+    (Array.isArray(timestamps) && timestamps.length === value.values.length)
+  );
 }
 
 export function groupProblem(value: unknown): string | undefined {

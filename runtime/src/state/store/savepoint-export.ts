@@ -40,6 +40,8 @@ export async function exportSavepoint(
         operatorState: manifest.operatorState,
         // A format-1 source has none: the copy says so explicitly, every state at version 1.
         stateVersions: manifest.stateVersions ?? {},
+        // An unaligned checkpoint's in-flight records are part of its state: a copy keeps them.
+        inFlight: manifest.inFlight,
       });
     }
   }

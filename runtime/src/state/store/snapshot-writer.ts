@@ -1,6 +1,6 @@
 import { encodeStoreRecord } from "../../codec/store-codec.js";
 import type { KeyGroupRange } from "../../partition/key-groups.js";
-import type { KeyedStateEntry, OperatorListState } from "../snapshot.js";
+import type { InFlightBatch, KeyedStateEntry, OperatorListState } from "../snapshot.js";
 import { BlockBuffer, BlockSizer } from "./block-buffer.js";
 import type { Group } from "./catalog.js";
 import { CheckpointAbortedError, KeyGroupOutOfRangeError } from "./errors.js";
@@ -19,6 +19,8 @@ export interface ShardWrite {
   readonly operatorState: Readonly<Record<string, OperatorListState>>;
   /** The schema version of each keyed state (absent: none declared, all at version 1). */
   readonly stateVersions?: Readonly<Record<string, number>> | undefined;
+  /** Records in flight into the shard at an unaligned checkpoint (head operator only). */
+  readonly inFlight?: readonly InFlightBatch[] | undefined;
 }
 
 export interface WrittenShard {
@@ -129,6 +131,7 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
     keyGroups: { start, end },
     operatorState: write.operatorState,
     stateVersions: write.stateVersions ?? {},
+    ...(write.inFlight === undefined ? {} : { inFlight: write.inFlight }),
     entries,
     bytes,
     blocks,

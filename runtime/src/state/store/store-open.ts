@@ -108,12 +108,9 @@ async function checkFormat(db: StoreDb, dir: string): Promise<void> {
     throw new StoreFormatError(dir, "its format record does not parse", { cause: error });
   }
   if (!isReadableFormat(format)) {
-    throw new StoreFormatError(
-      dir,
-      `it has format ${String(format)}; this version reads formats 1 and ${STORE_FORMAT}`,
-    );
+    throw new StoreFormatError(dir, `it has format ${String(format)}; this version reads formats 1 to ${STORE_FORMAT}`);
   }
-  // Format 1 checkpoints stay readable as they are; new ones carry state versions, which a
-  // format-1 reader would ignore, so it must refuse the store from now on.
+  // Older checkpoints stay readable as they are; new ones may carry state versions and in-flight
+  // records, which an older reader would ignore, so it must refuse the store from now on.
   if (format !== STORE_FORMAT) await db.put(FORMAT_KEY, encodeStoreRecord({ format: STORE_FORMAT }), { sync: true });
 }

@@ -278,8 +278,8 @@ describe("Opening a folder", () => {
         /no checkpoint store format record/,
       ],
       [
-        (db: Parameters<Parameters<typeof withRawDb>[1]>[0]) => db.put(FORMAT_KEY, encodeStoreRecord({ format: 3 })),
-        /format 3; this version reads formats 1 and 2/,
+        (db: Parameters<Parameters<typeof withRawDb>[1]>[0]) => db.put(FORMAT_KEY, encodeStoreRecord({ format: 4 })),
+        /format 4; this version reads formats 1 to 3/,
       ],
     ] as const) {
       const { dir, remove } = await tempDir();
