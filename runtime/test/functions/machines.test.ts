@@ -141,7 +141,7 @@ describe("machine-backed functions (fromMachine)", () => {
     const { finals, expected, log } = await runTallies({
       count: 4_000,
       keys: 20,
-      tickMs: 400,
+      tickMs: 1_500, // long enough that no tick fires before the fault, even on a loaded machine
       poison: 3_001,
       batchSize: 10,
     });
