@@ -22,6 +22,17 @@ export type {
 export { defineFunction } from "./function/define-function.js";
 export type { DeadLetter, Egress } from "./function/egress.js";
 export { egress } from "./function/egress.js";
+export { MachineEmitUnhandledError, MachineFeatureUnsupportedError } from "./function/errors.js";
+export type {
+  EmittedHandlers,
+  MachineEffectContext,
+  MachineFunctionType,
+  MachineInspection,
+  MachineSpec,
+  MachineState,
+  MachineStateDeclarations,
+} from "./function/from-machine.js";
+export { fromMachine, inspectMachineState } from "./function/from-machine.js";
 export type * from "./function/functions.js";
 export type * from "./function/join-functions.js";
 export type { RichFunction, RuntimeContext } from "./function/runtime-context.js";

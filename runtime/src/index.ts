@@ -20,6 +20,8 @@ export { RestartPolicy } from "./coordinator/restart-strategy.js";
 export type { ExecuteOptions } from "./embedded/execute.js";
 export { execute } from "./embedded/execute.js";
 export type { JobResult } from "./embedded/job-result.js";
+export type { FunctionStateQuery } from "./handler/function-state-reader.js";
+export { inspectMachineInCheckpoint, readFunctionState } from "./handler/function-state-reader.js";
 export { JobCancelledError, JobFailedError } from "./node/errors.js";
 export { JobModuleError, loadJob } from "./node/load-job.js";
 export { InvalidTimestampError, UserFunctionError } from "./operator/errors.js";

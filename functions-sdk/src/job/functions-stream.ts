@@ -101,7 +101,14 @@ export class FunctionsStream<Fs extends readonly AnyFunctionType[]> {
 /** Adds the router (a map chained to the stream) and returns its edge into a functions operator. */
 function routeInto<T>(builder: GraphBuilder, stream: DataStream<T>, route: (record: T) => unknown): EdgeSpec[] {
   if (typeof route !== "function") throw new InvalidJobError("Route", "toFunctions needs a route function");
-  const router = builder.add({ kind: "map", fn: route }, stream.edges(0), "Route");
+  const inputs = stream.edges(0);
+  const router = builder.add({ kind: "map", fn: route }, inputs, "Route");
+  // The router takes its stream's parallelism (when set), so it chains to it: a stream of one
+  // shard keeps each key's order into the functions, instead of a rebalance over the router's shards.
+  const upstream = inputs.length === 1 ? builder.nodes[(inputs[0] as EdgeSpec).from] : undefined;
+  if (upstream?.parallelism !== undefined && (inputs[0] as EdgeSpec).partitioner.kind === "auto") {
+    router.parallelism = upstream.parallelism;
+  }
   return [
     {
       from: router.id,
