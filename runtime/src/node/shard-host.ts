@@ -207,15 +207,22 @@ export class ShardHost {
 
   /**
    * Starts checkpoint `checkpointId` at this host's source shards. Returns false (and starts
-   * nothing) when one of them no longer runs: a checkpoint needs every source, so none is taken
-   * once a source has finished.
+   * nothing) when every one of them finished, unless `sourcesElsewhere` (the host is a follower:
+   * other hosts' sources may still run), and "later" while one is still starting.
    */
-  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean): boolean | "later" {
+  triggerCheckpoint(
+    checkpointId: number,
+    timestamp: number,
+    savepoint: boolean,
+    sourcesElsewhere = false,
+  ): boolean | "later" {
     const sources = this.shards.filter((shard) => shard.isSource);
     const running = sources.filter((shard) => shard.canTriggerCheckpoint);
     const unfinished = sources.filter((shard) => shard.state !== "finished");
     // With every source finished there is nothing left to cut; a source still starting must wait.
-    if (unfinished.length === 0) return false;
+    // A follower's host is one part of the job: sources on other threads or nodes may still run
+    // and send barriers to its shards, so it takes part with what it has.
+    if (unfinished.length === 0 && !sourcesElsewhere) return false;
     if (running.length !== unfinished.length) return "later";
     this.pendingCheckpoints.set(checkpointId, { savepoint, reported: new Set() });
     for (const shard of running) shard.triggerCheckpoint(checkpointId, timestamp, savepoint);

@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import type { PoolCheckpointLink } from "../checkpoint-protocol/port-checkpoint-link.js";
 import type { ResultCollector } from "../operator/operator.js";
 import type { PlanOptions } from "../plan/execution-plan.js";
 import { serializeError } from "../util/serialized-error.js";
@@ -16,6 +17,11 @@ export interface WorkerPoolOptions {
   readonly signal?: AbortSignal;
   /** Called once every worker loaded the job and was told to start its shards. */
   readonly onStarted?: () => void;
+  /**
+   * Checkpoint the job: every worker is a follower of the leader on this link's end (on the
+   * calling thread), which restores their state and gathers their snapshots.
+   */
+  readonly checkpointLink?: PoolCheckpointLink;
 }
 
 const ENTRY = new URL("./worker-entry.js", import.meta.url);
@@ -45,6 +51,7 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener("abort", onAbort);
+      options.checkpointLink?.detachAll();
       // Let workers drain stdout (print sinks) before stopping them.
       void Promise.all(workers.map((worker) => worker.terminate())).then(() => resolve(outcome));
     };
@@ -63,6 +70,7 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
         batchSize: options.batchSize,
         bufferTimeoutMs: options.bufferTimeoutMs,
         credit: options.credit,
+        checkpointed: options.checkpointLink !== undefined,
         links,
       };
       const worker = new Worker(ENTRY, {
@@ -73,6 +81,9 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
         execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
       });
       workers.push(worker);
+      options.checkpointLink?.attach(thread, (envelope, transfer) => {
+        if (!settled) worker.postMessage(envelope, transfer);
+      });
       worker.on("message", (message: FromWorker) => {
         switch (message.type) {
           case "ready":
@@ -86,6 +97,9 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
             return;
           case "metrics":
             options.results.addMetrics(message.operator, message.shard, message.metrics);
+            return;
+          case "checkpoint":
+            if (!settled) options.checkpointLink?.receive(thread, message);
             return;
           case "outcome":
             if (message.outcome.kind === "failed") settle(message.outcome);

@@ -2,15 +2,12 @@ import type { JobDefinition } from "@keyflow/functions-sdk";
 import { CheckpointCoordinator, type CheckpointingOptions } from "../checkpoint/checkpoint-coordinator.js";
 import type { CheckpointMetadata, CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
 import type { ShardCheckpointing } from "../checkpoint/shard-checkpointing.js";
-import { CheckpointRestore, checkpointedOperators, latestRestorable } from "../coordinator/checkpoint-restore.js";
-import type { ShardHost } from "../node/shard-host.js";
 import type { ExecutionPlan } from "../plan/execution-plan.js";
 import type { KeyedStateEntry } from "../state/snapshot.js";
 import type { Clock } from "../time/clock.js";
-import type { NatsLink } from "../transport/nats-link.js";
+import type { LeaderLink, LinkSubscription } from "./checkpoint-link.js";
 import {
   type CheckpointReply,
-  type DownMessage,
   ENTRIES_PER_MESSAGE,
   flattenEntry,
   type KeyedPartReply,
@@ -19,32 +16,72 @@ import {
   type RestoreRequest,
   type UpMessage,
 } from "./checkpoint-messages.js";
+import { CheckpointRestore, checkpointedOperators, latestRestorable } from "./checkpoint-restore.js";
+
+/** What the leader and followers ask of the shards they host (a ShardHost is one). */
+export interface CheckpointedShards {
+  /**
+   * True when started, "later" when a source is not running yet, false when every source
+   * finished. `sourcesElsewhere`: other hosts' sources may still run, so a host whose own
+   * sources finished (or that has none) takes part with its other shards instead of refusing.
+   */
+  triggerCheckpoint(
+    checkpointId: number,
+    timestamp: number,
+    savepoint: boolean,
+    sourcesElsewhere?: boolean,
+  ): boolean | "later";
+  /** Resolves once every running shard handled the notification. */
+  notifyCheckpoint(checkpointId: number, completed: boolean): Promise<void>;
+}
 
 export interface CheckpointLeaderOptions {
-  readonly link: NatsLink;
+  readonly link: LeaderLink;
   readonly job: JobDefinition;
   readonly plan: ExecutionPlan;
   readonly storage: CheckpointStorage;
   readonly checkpoints: CheckpointingOptions;
   readonly clock: Clock;
   readonly log: (message: string) => void;
+  /**
+   * How many followers acknowledge each completed checkpoint: a savepoint resolves once they all
+   * did (or the leader stopped). Default 0 (do not wait).
+   */
+  readonly followers?: number;
+  /**
+   * What to restore. Default: the storage's latest usable checkpoint. Given, `from` (undefined: a
+   * fresh start) is read from `storage` (default: the leader's storage; an exported savepoint's own).
+   */
+  readonly restore?: {
+    readonly from: CheckpointMetadata | undefined;
+    readonly storage?: CheckpointStorage;
+    readonly allowNonRestoredState?: boolean;
+  };
+  /** The lowest checkpoint id to take (above every id an earlier run of this job took). Default 1. */
+  readonly firstId?: number;
 }
 
 /**
- * Node 0's part in a static cluster's checkpoints: it restores from its storage's latest usable
- * checkpoint and serves the other nodes the state their shards restore, runs the
- * CheckpointCoordinator over every shard of the job (its own report directly, the others' arrive
- * over NATS), and passes triggers and completions on to the other nodes.
+ * The leader of a job's checkpoints: it restores from its storage's latest usable checkpoint (or
+ * the one it is given) and serves the followers the state their shards restore, runs the
+ * CheckpointCoordinator over every shard of the job (its own host's report directly when it has
+ * one, the followers' over the link), and passes triggers and completions on to the followers.
+ * Node 0 of a static cluster leads and hosts shards; the main thread of a worker pool leads and
+ * hosts none (every shard is a follower's).
  *
- * Lifecycle: `prepare` (before the host is built: sources take their splits when it is) ->
- * `start(host)` once every node joined -> `stop()`.
+ * Lifecycle: `prepare` (before any host is built: sources take their splits when it is) ->
+ * `start(local?)` once every follower runs -> `stop()`.
  */
 export class CheckpointLeader {
   private coordinator: CheckpointCoordinator | undefined;
   private readonly assembler = new ReportAssembler();
-  private readonly subscriptions: Array<{ unsubscribe(): void }> = [];
-  /** Keyed entries being served to a restoring node, by operator and shard, read once. */
+  private readonly subscriptions: LinkSubscription[] = [];
+  /** Keyed entries being served to a restoring follower, by operator and shard, read once. */
   private readonly serving = new Map<string, Promise<unknown[]>>();
+  /** Completed checkpoints waiting for the followers' acknowledgements. */
+  private readonly acks = new Map<number, { count: number; done: () => void }>();
+  private lastTriggered = 0;
+  private stopped = false;
 
   private constructor(
     private readonly options: CheckpointLeaderOptions,
@@ -58,24 +95,31 @@ export class CheckpointLeader {
   }
 
   static async prepare(options: CheckpointLeaderOptions): Promise<CheckpointLeader> {
-    const from = await latestRestorable(options.storage, options.log);
+    const from =
+      options.restore === undefined ? await latestRestorable(options.storage, options.log) : options.restore.from;
     const graph = options.job.build();
     const uidOf = (nodeId: number) => (graph.nodes[nodeId] as { uid: string }).uid;
     let restore: CheckpointRestore | undefined;
     if (from !== undefined) {
-      restore = await CheckpointRestore.load(options.storage, from, options.plan, uidOf);
+      restore = await CheckpointRestore.load(
+        options.restore?.storage ?? options.storage,
+        from,
+        options.plan,
+        uidOf,
+        options.restore?.allowNonRestoredState,
+      );
       options.log(`restoring from ${from.kind} ${from.id}`);
     }
     const leader = new CheckpointLeader(options, from, restore, graph);
     const { link } = options;
     leader.subscriptions.push(
-      link.serve(link.subjects.checkpointRestore, (request) => leader.answer(request as RestoreRequest)),
-      link.subscribeValues<UpMessage>(link.subjects.checkpointUp, (message) => leader.hear(message)),
+      link.serveRestore((request) => leader.answer(request)),
+      link.subscribeUp((message) => leader.hear(message)),
     );
     return leader;
   }
 
-  /** How this node's shards take part: reports go to the coordinator, state comes from the restored checkpoint. */
+  /** How the leader's own shards take part: reports go to the coordinator, state comes from the restored checkpoint. */
   get shardCheckpointing(): ShardCheckpointing {
     return {
       onSnapshot: (report) => {
@@ -88,11 +132,19 @@ export class CheckpointLeader {
     };
   }
 
-  /** Starts checkpointing the job once every node runs. */
-  start(host: ShardHost): void {
+  /** The highest checkpoint id this leader triggered (0: none). */
+  get lastTriggeredId(): number {
+    return this.lastTriggered;
+  }
+
+  /**
+   * Starts checkpointing the job once every follower runs; `local` is the leader's own shards,
+   * if it hosts any. Without them a trigger always goes down: a follower whose sources cannot
+   * take it declines, which aborts that checkpoint.
+   */
+  start(local?: CheckpointedShards): CheckpointCoordinator {
     const { options, graph } = this;
     const { link } = options;
-    const down = (message: DownMessage) => link.publishValue(link.subjects.checkpointDown, message);
     let shards = 0;
     for (const vertex of options.plan.vertices) shards += vertex.parallelism;
     this.coordinator = new CheckpointCoordinator({
@@ -103,25 +155,52 @@ export class CheckpointLeader {
       maxParallelism: graph.maxParallelism,
       operators: checkpointedOperators(options.plan, (nodeId) => this.uidOf(nodeId), graph.maxParallelism),
       shards,
-      firstId: Math.max((this.restored?.id ?? 0) + 1, (options.storage.lastCheckpointId ?? 0) + 1),
+      firstId: Math.max(
+        (this.restored?.id ?? 0) + 1,
+        (options.storage.lastCheckpointId ?? 0) + 1,
+        options.firstId ?? 1,
+      ),
       trigger: (id, timestamp, savepoint) => {
-        const started = host.triggerCheckpoint(id, timestamp, savepoint);
-        if (started === true) down({ type: "trigger", id, timestamp, savepoint });
+        const started = local === undefined ? true : local.triggerCheckpoint(id, timestamp, savepoint);
+        if (started === true) {
+          this.lastTriggered = Math.max(this.lastTriggered, id);
+          link.publishDown({ type: "trigger", id, timestamp, savepoint });
+        }
         return started;
       },
       notify: (id, completed) => {
         this.assembler.forget(id);
-        down({ type: "notify", id, completed });
-        return host.notifyCheckpoint(id, completed);
+        const acknowledged = completed ? this.awaitAcks(id) : Promise.resolve();
+        link.publishDown({ type: "notify", id, completed });
+        return Promise.all([local?.notifyCheckpoint(id, completed), acknowledged]).then(() => {});
       },
       log: options.log,
     });
     this.coordinator.start();
+    return this.coordinator;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const subscription of this.subscriptions) subscription.unsubscribe();
+    // Followers that are gone never acknowledge: nothing may wait for them any more.
+    for (const ack of this.acks.values()) ack.done();
+    this.acks.clear();
     await this.coordinator?.stop();
+  }
+
+  private awaitAcks(id: number): Promise<void> {
+    const followers = this.options.followers ?? 0;
+    if (followers === 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.acks.set(id, {
+        count: 0,
+        done: () => {
+          this.acks.delete(id);
+          resolve();
+        },
+      });
+    });
   }
 
   private hear(message: UpMessage): void {
@@ -135,8 +214,13 @@ export class CheckpointLeader {
         return;
       }
       case "declined":
-        this.coordinator?.onAbandoned(message.id, `node ${message.node} (${message.reason})`);
+        this.coordinator?.onAbandoned(message.id, `${message.from ?? `node ${message.node}`} (${message.reason})`);
         return;
+      case "notified": {
+        const ack = this.acks.get(message.id);
+        if (ack !== undefined && ++ack.count >= (this.options.followers ?? 0)) ack.done();
+        return;
+      }
     }
   }
 
