@@ -36,6 +36,14 @@ parent.on("message", (message: ToWorker) => {
       await Promise.all([drained(process.stdout), drained(process.stderr)]);
       post({ type: "outcome", outcome });
     });
+  } else if (message.type === "finish-job") {
+    try {
+      host?.finishJob();
+    } catch (error) {
+      post({ type: "outcome", outcome: { kind: "failed", error: serializeError(error) } });
+      return;
+    }
+    void Promise.all([drained(process.stdout), drained(process.stderr)]).then(() => post({ type: "job-finished" }));
   } else if (message.type === "cancel") {
     host?.cancel();
   }
@@ -89,7 +97,7 @@ try {
     bufferTimeoutMs: setup.bufferTimeoutMs,
     credit: setup.credit,
     crossThread,
-    ...(follower === undefined ? {} : { checkpointing: follower.shardCheckpointing }),
+    ...(follower === undefined ? {} : { checkpointing: follower.shardCheckpointing, deferJobFinished: true }),
   });
   follower?.start(host);
   host.onClose(() => {

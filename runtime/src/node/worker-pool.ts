@@ -46,6 +46,7 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
     const workers: Worker[] = [];
     let ready = 0;
     let finished = 0;
+    let jobFinished = 0;
     let settled = false;
     const settle = (outcome: HostOutcome) => {
       if (settled) return;
@@ -103,7 +104,15 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
             return;
           case "outcome":
             if (message.outcome.kind === "failed") settle(message.outcome);
-            else if (++finished === threads) settle(message.outcome);
+            else if (++finished === threads) {
+              // A worker whose shards finished first must not commit while another may still
+              // fail and restart the job from an older checkpoint: all commit once all finished.
+              if (options.checkpointLink === undefined) settle(message.outcome);
+              else for (const w of workers) w.postMessage({ type: "finish-job" });
+            }
+            return;
+          case "job-finished":
+            if (++jobFinished === threads) settle({ kind: "finished" });
             return;
         }
       });

@@ -24,7 +24,12 @@ export interface WorkerSetup {
 }
 
 /** Messages from the parent to a worker. */
-export type ToWorker = { readonly type: "start" } | { readonly type: "cancel" } | CheckpointEnvelope;
+export type ToWorker =
+  | { readonly type: "start" }
+  | { readonly type: "cancel" }
+  /** Every worker's shards finished (checkpointed jobs): run the job-finished actions. */
+  | { readonly type: "finish-job" }
+  | CheckpointEnvelope;
 
 /** Messages from a worker to the parent. */
 export type FromWorker =
@@ -43,5 +48,7 @@ export type FromWorker =
       readonly metrics: Readonly<Record<string, number>>;
     }
   | { readonly type: "outcome"; readonly outcome: HostOutcome }
+  /** The job-finished actions ran; their results were posted before this. */
+  | { readonly type: "job-finished" }
   /** Checkpoint messages share the port with results, so a commit's results precede its acknowledgement. */
   | CheckpointEnvelope;
