@@ -18,6 +18,7 @@ const layers = {
     "checkpoint",
     "handler",
     "plan",
+    "checkpoint-protocol",
     "shard",
     "node",
     "coordinator",

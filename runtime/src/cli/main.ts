@@ -20,10 +20,17 @@ program
   .description("run a job module embedded in this process, its shards on worker threads")
   .argument("<job-module>", "path or URL of a module that default-exports defineJob(...)")
   .option("-p, --parallelism <n>", "parallelism of operators that set none", positiveInt)
-  .option("-w, --workers <n>", "worker threads (0 runs on the main thread; default: one per core)", nonNegativeInt)
+  .option(
+    "-w, --workers <n>",
+    "worker threads (0 runs on the main thread; default: one per core, up to the widest parallelism; with --state-dir the main thread leads the checkpoints)",
+    nonNegativeInt,
+  )
   .option("--batch-size <n>", "records per channel batch", positiveInt, 1000)
   .option("--buffer-timeout <ms>", "longest a partial batch waits", nonNegativeInt, 10)
-  .option("--state-dir <dir>", "take checkpoints into this LevelDB folder and resume from it after a crash")
+  .option(
+    "--state-dir <dir>",
+    "take checkpoints into this LevelDB folder and resume from it after a crash (on worker threads too: a failed shard or worker restarts every worker from the latest checkpoint)",
+  )
   .option("--checkpoint-interval <ms>", "time between checkpoints (with --state-dir)", positiveInt, 1_000)
   .option("--unaligned-checkpoints", "unaligned checkpoints, for backpressured jobs (with --state-dir)")
   .option("--from-savepoint <dir>", "start from a savepoint exported by `keyflow savepoint --target`")

@@ -31,6 +31,8 @@ export interface RunCommandOptions {
  * `keyflow run`: a job embedded in this process. With `--state-dir` it takes checkpoints into
  * that LevelDB folder, restarts from the latest completed one when it fails, resumes from it
  * when started again after being killed, and answers `keyflow savepoint` on the folder's socket.
+ * Shards run on worker threads as without checkpoints (`--workers 0`: on the main thread); the
+ * main thread then leads the checkpoints and keeps the folder.
  */
 export async function runCommand(module: string, options: RunCommandOptions): Promise<void> {
   const controller = new AbortController();
@@ -53,9 +55,6 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
         signal: controller.signal,
       });
     } else {
-      if (options.workers !== undefined && options.workers > 0) {
-        throw new Error("--state-dir runs the job on the main thread for now: leave out --workers (or pass 0)");
-      }
       const store = await CheckpointStore.open(options.stateDir, { retain: options.retain ?? 3 });
       closers.push(() => store.close());
       let savepointStore: CheckpointStore | undefined;
@@ -78,7 +77,7 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
       closers.push(() => new Promise((resolve) => server.close(() => resolve())));
       result = await execute(module, {
         ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
-        workers: 0,
+        ...(options.workers === undefined ? {} : { workers: options.workers }),
         batchSize: options.batchSize,
         bufferTimeoutMs: options.bufferTimeout,
         signal: controller.signal,

@@ -87,17 +87,3 @@ export class PeersMissingError extends KeyflowError {
     );
   }
 }
-
-/**
- * A node of a checkpointed cluster could not learn from node 0, which keeps the checkpoints,
- * what to restore: node 0 did not answer in time. Retriable once node 0 runs.
- */
-export class CheckpointLeaderUnreachableError extends KeyflowError {
-  readonly code = "CLUSTER_CHECKPOINT_LEADER_UNREACHABLE";
-  override readonly retriable = true;
-  constructor(waitedMs: number, cause: unknown) {
-    super(`node 0 (it keeps the job's checkpoints) did not say what to restore within ${Math.round(waitedMs)} ms`, {
-      cause,
-    });
-  }
-}

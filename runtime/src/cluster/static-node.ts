@@ -2,6 +2,9 @@ import type { JobDefinition } from "@keyflow/functions-sdk";
 import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
 import type { CheckpointingOptions } from "../checkpoint/checkpoint-coordinator.js";
 import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
+import { CheckpointFollower } from "../checkpoint-protocol/checkpoint-follower.js";
+import { CheckpointLeader } from "../checkpoint-protocol/checkpoint-leader.js";
+import { NatsCheckpointLink } from "../checkpoint-protocol/nats-checkpoint-link.js";
 import { JobCancelledError, JobFailedError } from "../node/errors.js";
 import { loadJob } from "../node/load-job.js";
 import { ShardHost } from "../node/shard-host.js";
@@ -11,8 +14,6 @@ import { jobIdFromName } from "../transport/job-subjects.js";
 import { connectNats } from "../transport/nats-connection.js";
 import type { NatsLink } from "../transport/nats-link.js";
 import { type SerializedError, serializeError } from "../util/serialized-error.js";
-import { CheckpointFollower } from "./checkpoint-follower.js";
-import { CheckpointLeader } from "./checkpoint-leader.js";
 import { InvalidNodeOptionsError, PeersMissingError } from "./errors.js";
 import { NatsChannelFactory } from "./nats-channel-factory.js";
 import { NodeMembership } from "./node-membership.js";
@@ -155,7 +156,8 @@ async function runOnLink(
       const storage = options.checkpoints.storage;
       if (storage === undefined) throw new InvalidNodeOptionsError("node 0 of a checkpointed job needs a storage");
       leader = await CheckpointLeader.prepare({
-        link,
+        link: new NatsCheckpointLink(link),
+        followers: options.nodes - 1,
         job,
         plan,
         storage,
@@ -165,9 +167,13 @@ async function runOnLink(
       });
     } else {
       follower = await CheckpointFollower.prepare({
-        link,
-        node: options.node,
+        link: new NatsCheckpointLink(link),
+        id: options.node,
+        name: `node ${options.node}`,
+        leaderName: "node 0",
+        location: { node: options.node, thread: 0 },
         nodes: options.nodes,
+        threadsPerNode: 1,
         job,
         plan,
         clock,

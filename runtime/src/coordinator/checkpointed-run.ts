@@ -2,12 +2,19 @@ import type { JobDefinition } from "@keyflow/functions-sdk";
 import { CheckpointCoordinator, type CheckpointingOptions } from "../checkpoint/checkpoint-coordinator.js";
 import type { CheckpointMetadata, CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
 import type { ShardCheckpointing } from "../checkpoint/shard-checkpointing.js";
+import { CheckpointLeader } from "../checkpoint-protocol/checkpoint-leader.js";
+import {
+  CheckpointRestore,
+  checkpointedOperators,
+  latestRestorable,
+} from "../checkpoint-protocol/checkpoint-restore.js";
+import { PoolCheckpointLink } from "../checkpoint-protocol/port-checkpoint-link.js";
 import { CANCELLED_OUTCOME, type HostOutcome, ShardHost } from "../node/shard-host.js";
+import { runOnWorkers } from "../node/worker-pool.js";
 import type { ResultCollector } from "../operator/operator.js";
 import { buildExecutionPlan, type PlanOptions } from "../plan/execution-plan.js";
 import type { Clock } from "../time/clock.js";
 import { serializeError } from "../util/serialized-error.js";
-import { CheckpointRestore, checkpointedOperators, latestRestorable } from "./checkpoint-restore.js";
 import { RestartPolicy, type RestartStrategy } from "./restart-strategy.js";
 
 export interface CheckpointedRunOptions {
@@ -32,6 +39,12 @@ export interface CheckpointedRunOptions {
   readonly onCoordinator?: (coordinator: CheckpointCoordinator) => void;
   /** Called once with the job's controls: savepoints, and stop-with-savepoint. */
   readonly onControl?: (control: JobControl) => void;
+  /**
+   * Run the shards on worker threads of this process instead of the calling thread: the job's
+   * module (each worker loads it) and how many threads. The calling thread then leads the
+   * checkpoints and hosts no shard.
+   */
+  readonly workers?: { readonly moduleUrl: string; readonly threads: number };
 }
 
 /** What a running checkpointed job can be asked to do. */
@@ -48,10 +61,11 @@ export interface JobControl {
 export type CheckpointedOutcome = HostOutcome | { readonly kind: "stopped"; readonly savepoint: CheckpointMetadata };
 
 /**
- * Runs a job on this thread with checkpoints, restarting it from the latest completed
- * checkpoint when it fails, as its restart strategy allows. Every restart rebuilds every shard:
- * state comes back from the checkpoint, sources resume at its positions, and transactional sinks
- * commit what it pre-committed — so the job's state and collect results are exactly-once.
+ * Runs a job with checkpoints, on this thread or on worker threads (`workers`), restarting it
+ * from the latest completed checkpoint when it fails, as its restart strategy allows. Every
+ * restart rebuilds every shard (on workers: a new pool, the old workers terminated): state comes
+ * back from the checkpoint, sources resume at its positions, and transactional sinks commit what
+ * it pre-committed — so the job's state and collect results are exactly-once.
  */
 export async function runWithCheckpoints(options: CheckpointedRunOptions): Promise<CheckpointedOutcome> {
   const policy = new RestartPolicy(options.restart);
@@ -75,85 +89,39 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
   let fromStorage = options.from !== undefined ? (options.fromStorage ?? options.storage) : options.storage;
   for (;;) {
     if (options.signal?.aborted) return CANCELLED_OUTCOME;
-    let coordinator: CheckpointCoordinator | undefined;
-    let restore: CheckpointRestore | undefined;
-    const checkpointing: ShardCheckpointing = {
-      onSnapshot: (report) => coordinator?.onSnapshot(report),
-      onAbandoned: (id, shard) => coordinator?.onAbandoned(id, shard),
-      restoreFor: (uid, shardIndex, parallelism) => restore?.restoreFor(uid, shardIndex, parallelism),
-      restoredSplits: (uid, shardIndex) => restore?.restoredSplits(uid, shardIndex),
-      restoredInFlight: (uid, shardIndex) => restore?.restoredInFlight(uid, shardIndex),
-    };
-    let host: ShardHost;
+    let stopped: CheckpointMetadata | undefined;
+    let resolveStop: (outcome: HostOutcome) => void = () => {};
+    const stopRequested = new Promise<HostOutcome>((resolve) => {
+      resolveStop = resolve;
+    });
+    let attempt: Attempt;
     try {
-      const graph = options.job.build();
-      const uidOf = (nodeId: number) => (graph.nodes[nodeId] as { uid: string }).uid;
-      // Restore first: source shards take their splits when the host makes their readers.
-      if (from !== undefined) {
-        const plan = buildExecutionPlan(graph, options.planOptions);
-        restore = await CheckpointRestore.load(fromStorage, from, plan, uidOf, options.allowNonRestoredState);
-        const inFlight = restore.inFlightRecords;
-        log(
-          `restoring from ${from.kind} ${from.id}${inFlight > 0 ? ` (${inFlight} in-flight records to replay)` : ""}`,
-        );
-      }
-      host = new ShardHost({
-        job: options.job,
-        planOptions: options.planOptions,
-        location: { node: 0, thread: 0 },
-        nodes: 1,
-        threadsPerNode: 1,
-        clock: options.clock,
-        results: options.results,
-        batchSize: options.batchSize,
-        bufferTimeoutMs: options.bufferTimeoutMs,
-        credit: options.credit,
-        checkpointing,
-      });
-      const operators = checkpointedOperators(host.plan, uidOf, graph.maxParallelism);
-      nextId = Math.max(nextId, (from?.id ?? 0) + 1, (options.storage.lastCheckpointId ?? 0) + 1);
-      coordinator = new CheckpointCoordinator({
-        ...options.checkpoints,
-        storage: options.storage,
-        clock: options.clock,
-        jobName: options.job.name,
-        maxParallelism: graph.maxParallelism,
-        operators,
-        shards: host.shardCount,
-        firstId: nextId,
-        trigger: (id, timestamp, savepoint, unaligned) => {
-          nextId = Math.max(nextId, id + 1);
-          return host.triggerCheckpoint(id, timestamp, savepoint, unaligned);
-        },
-        notify: (id, completed) => host.notifyCheckpoint(id, completed),
-        log,
+      const start = options.workers === undefined ? startOnThisThread : startOnWorkers;
+      attempt = await start(options, { from, fromStorage, firstId: nextId, log }, (coordinator) => {
+        current = {
+          coordinator,
+          stop: (savepoint) => {
+            stopped = savepoint;
+            attempt.cancel();
+            resolveStop(CANCELLED_OUTCOME);
+          },
+        };
+        options.onCoordinator?.(coordinator);
       });
     } catch (error) {
       return { kind: "failed", error: serializeError(error) };
     }
-    options.onCoordinator?.(coordinator);
     const runStartedAt = options.clock.now();
-    let stopped: CheckpointMetadata | undefined;
-    const stopRequested = new Promise<HostOutcome>((resolve) => {
-      current = {
-        coordinator,
-        stop: (savepoint) => {
-          stopped = savepoint;
-          host.cancel();
-          resolve(CANCELLED_OUTCOME);
-        },
-      };
-    });
     const cancelled = new Promise<HostOutcome>((resolve) => {
       options.signal?.addEventListener("abort", () => resolve(CANCELLED_OUTCOME), { once: true });
     });
-    const onAbort = () => host.cancel();
+    const onAbort = () => attempt.cancel();
     options.signal?.addEventListener("abort", onAbort);
-    coordinator.start();
-    const outcome = await Promise.race([host.run(), stopRequested, cancelled]);
+    const outcome = await Promise.race([attempt.outcome, stopRequested, cancelled]);
     options.signal?.removeEventListener("abort", onAbort);
     current = undefined;
-    await coordinator.stop();
+    await attempt.stop();
+    nextId = Math.max(nextId, attempt.lastTriggeredId + 1);
     if (stopped !== undefined) {
       log(`job stopped with savepoint ${stopped.id}`);
       return { kind: "stopped", savepoint: stopped };
@@ -177,4 +145,144 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
     );
     await options.clock.sleep(decision.delayMs);
   }
+}
+
+/** One run of the job between two failures. */
+interface Attempt {
+  /** Resolves when the shards finished, or with the first failure. */
+  readonly outcome: Promise<HostOutcome>;
+  /** Stops the shards (stop-with-savepoint, a cancelled job). */
+  cancel(): void;
+  /** Stops checkpointing once the run ended; checkpoints in flight are aborted. */
+  stop(): Promise<void>;
+  /** The highest checkpoint id triggered, so the next run's ids stay above it. */
+  readonly lastTriggeredId: number;
+}
+
+interface AttemptStart {
+  readonly from: CheckpointMetadata | undefined;
+  readonly fromStorage: CheckpointStorage;
+  readonly firstId: number;
+  readonly log: (message: string) => void;
+}
+
+/** A run on this thread: one ShardHost with every shard, and a coordinator over it. */
+async function startOnThisThread(
+  options: CheckpointedRunOptions,
+  { from, fromStorage, firstId, log }: AttemptStart,
+  onCoordinator: (coordinator: CheckpointCoordinator) => void,
+): Promise<Attempt> {
+  let coordinator: CheckpointCoordinator | undefined;
+  let restore: CheckpointRestore | undefined;
+  let lastTriggeredId = 0;
+  const checkpointing: ShardCheckpointing = {
+    onSnapshot: (report) => coordinator?.onSnapshot(report),
+    onAbandoned: (id, shard) => coordinator?.onAbandoned(id, shard),
+    restoreFor: (uid, shardIndex, parallelism) => restore?.restoreFor(uid, shardIndex, parallelism),
+    restoredSplits: (uid, shardIndex) => restore?.restoredSplits(uid, shardIndex),
+    restoredInFlight: (uid, shardIndex) => restore?.restoredInFlight(uid, shardIndex),
+  };
+  const graph = options.job.build();
+  const uidOf = (nodeId: number) => (graph.nodes[nodeId] as { uid: string }).uid;
+  // Restore first: source shards take their splits when the host makes their readers.
+  if (from !== undefined) {
+    const plan = buildExecutionPlan(graph, options.planOptions);
+    restore = await CheckpointRestore.load(fromStorage, from, plan, uidOf, options.allowNonRestoredState);
+    const inFlight = restore.inFlightRecords;
+    log(`restoring from ${from.kind} ${from.id}${inFlight > 0 ? ` (${inFlight} in-flight records to replay)` : ""}`);
+  }
+  const host = new ShardHost({
+    job: options.job,
+    planOptions: options.planOptions,
+    location: { node: 0, thread: 0 },
+    nodes: 1,
+    threadsPerNode: 1,
+    clock: options.clock,
+    results: options.results,
+    batchSize: options.batchSize,
+    bufferTimeoutMs: options.bufferTimeoutMs,
+    credit: options.credit,
+    checkpointing,
+  });
+  const operators = checkpointedOperators(host.plan, uidOf, graph.maxParallelism);
+  const started = new CheckpointCoordinator({
+    ...options.checkpoints,
+    storage: options.storage,
+    clock: options.clock,
+    jobName: options.job.name,
+    maxParallelism: graph.maxParallelism,
+    operators,
+    shards: host.shardCount,
+    firstId: Math.max(firstId, (from?.id ?? 0) + 1, (options.storage.lastCheckpointId ?? 0) + 1),
+    trigger: (id, timestamp, savepoint, unaligned) => {
+      const triggered = host.triggerCheckpoint(id, timestamp, savepoint, { unaligned });
+      if (triggered === true) lastTriggeredId = Math.max(lastTriggeredId, id);
+      return triggered;
+    },
+    notify: (id, completed) => host.notifyCheckpoint(id, completed),
+    log,
+  });
+  coordinator = started;
+  onCoordinator(started);
+  started.start();
+  return {
+    outcome: host.run(),
+    cancel: () => host.cancel(),
+    stop: () => started.stop(),
+    get lastTriggeredId() {
+      return lastTriggeredId;
+    },
+  };
+}
+
+/**
+ * A run on a new pool of worker threads: this thread leads the checkpoints (it owns the storage
+ * and the coordinator, and serves the restored state), every worker follows over its port.
+ */
+async function startOnWorkers(
+  options: CheckpointedRunOptions,
+  { from, fromStorage, firstId, log }: AttemptStart,
+  onCoordinator: (coordinator: CheckpointCoordinator) => void,
+): Promise<Attempt> {
+  const workers = options.workers as NonNullable<CheckpointedRunOptions["workers"]>;
+  log(`running on ${workers.threads} worker threads; this thread leads the checkpoints`);
+  const link = new PoolCheckpointLink();
+  const leader = await CheckpointLeader.prepare({
+    link,
+    job: options.job,
+    plan: buildExecutionPlan(options.job.build(), options.planOptions),
+    storage: options.storage,
+    checkpoints: options.checkpoints,
+    clock: options.clock,
+    log,
+    followers: workers.threads,
+    restore: {
+      from,
+      storage: fromStorage,
+      ...(options.allowNonRestoredState === undefined ? {} : { allowNonRestoredState: options.allowNonRestoredState }),
+    },
+    firstId,
+  });
+  const controller = new AbortController();
+  const outcome = runOnWorkers({
+    moduleUrl: workers.moduleUrl,
+    planOptions: options.planOptions,
+    threads: workers.threads,
+    batchSize: options.batchSize,
+    bufferTimeoutMs: options.bufferTimeoutMs,
+    credit: options.credit,
+    results: options.results,
+    signal: controller.signal,
+    checkpointLink: link,
+    // Triggers wait until every worker restored its shards and runs them.
+    onStarted: () => onCoordinator(leader.start()),
+  });
+  return {
+    outcome,
+    cancel: () => controller.abort(),
+    stop: () => leader.stop(),
+    get lastTriggeredId() {
+      return leader.lastTriggeredId;
+    },
+  };
 }

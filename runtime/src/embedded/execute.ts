@@ -28,14 +28,18 @@ export interface ExecuteOptions {
   readonly bufferTimeoutMs?: number;
   /** Credit per channel, in batches. Default 8. */
   readonly credit?: number;
-  /** Processing time (only with workers: 0; worker threads use the system clock). */
+  /**
+   * Processing time (only with workers: 0; worker threads use the system clock, while the
+   * checkpoint coordinator of a job on workers uses this one).
+   */
   readonly clock?: Clock;
   /** Aborting cancels the job; `execute` then rejects with JobCancelledError. */
   readonly signal?: AbortSignal;
   /**
    * Take checkpoints (interval, timeout, min pause, max concurrent) into `storage` (default: in
-   * memory), and restart from the latest completed one when the job fails. Runs on the calling
-   * thread (`workers: 0`) for now.
+   * memory), and restart from the latest completed one when the job fails. On worker threads the
+   * calling thread leads: it owns the storage and the coordinator, and a failure (a function that
+   * throws, a worker that dies) restarts a new pool of workers from the latest checkpoint.
    */
   readonly checkpoints?: CheckpointingOptions & { readonly storage?: CheckpointStorage };
   /** With checkpoints: what to do on failure. Default: fixed delay, 1 s, practically unlimited attempts (Flink's default). */
@@ -88,9 +92,6 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
   let savepoint: CheckpointMetadata | undefined;
   let startupMs = performance.now() - started;
   if (options.checkpoints !== undefined) {
-    if (workers > 0) {
-      throw new TypeError("execute(): checkpoints run on the calling thread for now; pass workers: 0");
-    }
     const ended = await runWithCheckpoints({
       job: definition,
       planOptions,
@@ -107,6 +108,7 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
       ...(options.onCoordinator === undefined ? {} : { onCoordinator: options.onCoordinator }),
       ...(options.onControl === undefined ? {} : { onControl: options.onControl }),
       ...fromOption(options.fromSavepoint),
+      ...(workers === 0 ? {} : { workers: { moduleUrl: jobModuleUrl(job as string | URL), threads: workers } }),
       ...(options.allowNonRestoredState === undefined ? {} : { allowNonRestoredState: options.allowNonRestoredState }),
     });
     if (ended.kind === "stopped") {

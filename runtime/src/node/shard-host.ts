@@ -35,6 +35,12 @@ export interface ShardHostOptions {
   readonly crossNode?: RemoteChannelFactory;
   /** Checkpointing of this host's shards; undefined when the job takes no checkpoints. */
   readonly checkpointing?: ShardCheckpointing;
+  /**
+   * This host is one of several running the job (a worker thread): when its shards finished, the
+   * job-finished actions wait for `finishJob()`, since another host may still fail and restore a
+   * checkpoint older than what they would commit. Default false (run them at once).
+   */
+  readonly deferJobFinished?: boolean;
 }
 
 /**
@@ -87,7 +93,7 @@ export class ShardHost {
         : {
             ...outer,
             onSnapshot: (report) => {
-              this.noteReport(report.checkpointId, report.vertexId, report.shardIndex);
+              this.noteReport(report.checkpointId, report.savepoint, report.vertexId, report.shardIndex);
               outer.onSnapshot(report);
             },
             restoreFor: (uid, shardIndex, parallelism) => outer.restoreFor(uid, shardIndex, parallelism),
@@ -211,17 +217,27 @@ export class ShardHost {
 
   /**
    * Starts checkpoint `checkpointId` at this host's source shards. Returns false (and starts
-   * nothing) when one of them no longer runs: a checkpoint needs every source, so none is taken
-   * once a source has finished.
+   * nothing) when every one of them finished, unless `sourcesElsewhere` (the host is a follower:
+   * other hosts' sources may still run), and "later" while one is still starting.
    */
-  triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean, unaligned = false): boolean | "later" {
+  triggerCheckpoint(
+    checkpointId: number,
+    timestamp: number,
+    savepoint: boolean,
+    options: { readonly unaligned?: boolean; readonly sourcesElsewhere?: boolean } = {},
+  ): boolean | "later" {
+    const unaligned = options.unaligned === true;
     const sources = this.shards.filter((shard) => shard.isSource);
     const running = sources.filter((shard) => shard.canTriggerCheckpoint);
     const unfinished = sources.filter((shard) => shard.state !== "finished");
     // With every source finished there is nothing left to cut; a source still starting must wait.
-    if (unfinished.length === 0) return false;
+    // A follower's host is one part of the job: sources on other threads or nodes may still run
+    // and send barriers to its shards, so it takes part with what it has.
+    if (unfinished.length === 0 && options.sourcesElsewhere !== true) return false;
     if (running.length !== unfinished.length) return "later";
-    this.pendingCheckpoints.set(checkpointId, { savepoint, unaligned, reported: new Set() });
+    if (!this.pendingCheckpoints.has(checkpointId)) {
+      this.pendingCheckpoints.set(checkpointId, { savepoint, unaligned, reported: new Set() });
+    }
     for (const shard of running) shard.triggerCheckpoint(checkpointId, timestamp, savepoint, unaligned);
     // Shards that already finished report their final state now.
     for (const shard of this.shards) if (shard.state === "finished") this.reportFinished(shard, checkpointId);
@@ -233,11 +249,21 @@ export class ShardHost {
     number,
     { savepoint: boolean; unaligned: boolean; reported: Set<Shard> }
   >();
+  /** The newest checkpoint this host was told completed or aborted. */
+  private highestNotified = 0;
 
   /** A shard reported for a checkpoint (through its ShardCheckpointing): remember it. */
-  private noteReport(checkpointId: number, vertexId: number, shardIndex: number): void {
-    const pending = this.pendingCheckpoints.get(checkpointId);
-    if (pending === undefined) return;
+  private noteReport(checkpointId: number, savepoint: boolean, vertexId: number, shardIndex: number): void {
+    let pending = this.pendingCheckpoints.get(checkpointId);
+    if (pending === undefined) {
+      // A barrier from another thread or node can reach a shard here before this host hears the
+      // trigger: remember the report, or the shard would report its final state again if it
+      // finished while the checkpoint is pending (a second write of the same shard).
+      if (checkpointId <= this.highestNotified) return;
+      // Aligned or not makes no difference to a shard that finished: it has nothing in flight.
+      pending = { savepoint, unaligned: false, reported: new Set() };
+      this.pendingCheckpoints.set(checkpointId, pending);
+    }
     const shard = this.shards.find((s) => s.vertex.id === vertexId && s.index === shardIndex);
     if (shard !== undefined) pending.reported.add(shard);
   }
@@ -252,6 +278,7 @@ export class ShardHost {
   /** Resolves once every running shard handled it (a shard that stops meanwhile never does: do not await it then). */
   notifyCheckpoint(checkpointId: number, completed: boolean): Promise<void> {
     this.pendingCheckpoints.delete(checkpointId);
+    this.highestNotified = Math.max(this.highestNotified, checkpointId);
     return Promise.all(this.shards.map((shard) => shard.notifyCheckpoint(checkpointId, completed))).then(() => {});
   }
 
@@ -268,13 +295,22 @@ export class ShardHost {
 
   private readonly jobFinishedActions: Array<() => void> = [];
 
+  /**
+   * Runs what waits for the end of the whole job (transactional sinks commit their last
+   * transactions). Called by the host itself once its shards finished, or, with
+   * `deferJobFinished`, by whoever knows every host finished. Throws what an action threw.
+   */
+  finishJob(): void {
+    for (const action of this.jobFinishedActions.splice(0)) action();
+  }
+
   private shardFinished(shard: Shard): void {
     // Checkpoints in flight that this shard never saw a barrier of get its final state.
     for (const id of this.pendingCheckpoints.keys()) this.reportFinished(shard, id);
     this.finished++;
     if (this.finished === this.shards.length) {
       try {
-        for (const action of this.jobFinishedActions) action();
+        if (this.options.deferJobFinished !== true) this.finishJob();
       } catch (error) {
         this.shardFailed(error instanceof Error ? error : new Error(String(error)));
         return;

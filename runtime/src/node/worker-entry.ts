@@ -1,5 +1,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { PortChannelReader, PortChannelWriter, PortLink } from "../channel/port-channel.js";
+import { CheckpointFollower } from "../checkpoint-protocol/checkpoint-follower.js";
+import { ThreadCheckpointLink } from "../checkpoint-protocol/port-checkpoint-link.js";
+import { buildExecutionPlan } from "../plan/execution-plan.js";
 import { systemClock } from "../time/clock.js";
 import { serializeError } from "../util/serialized-error.js";
 import { loadJob } from "./load-job.js";
@@ -9,14 +12,64 @@ import type { FromWorker, ToWorker, WorkerSetup } from "./worker-protocol.js";
 /**
  * The body of a worker thread: load the job module, host the shards placed on this thread,
  * link to the other threads by MessagePort, and report results and the outcome to the parent.
+ * In a checkpointed job it is a follower of the main thread, which leads the checkpoints.
  */
 const setup = workerData as WorkerSetup;
 const parent = parentPort;
 if (parent === null) throw new Error("worker-entry must run in a worker thread");
-const post = (message: FromWorker) => parent.postMessage(message);
+const post = (message: FromWorker, transfer?: ArrayBuffer[]) => parent.postMessage(message, transfer);
+
+let host: ShardHost | undefined;
+const checkpointLink = setup.checkpointed
+  ? new ThreadCheckpointLink((envelope, transfer) => post(envelope, transfer), systemClock)
+  : undefined;
+// Listening before the follower prepares: its restore requests are answered on this port.
+parent.on("message", (message: ToWorker) => {
+  if (message.type === "checkpoint") {
+    checkpointLink?.receive(message);
+  } else if (message.type === "start") {
+    const started = host;
+    if (started === undefined) return;
+    void started.run().then(async (outcome) => {
+      // The parent terminates workers on the outcome, which drops stdout not yet handed over
+      // (print sinks): wait until the parent has taken everything written so far.
+      await Promise.all([drained(process.stdout), drained(process.stderr)]);
+      post({ type: "outcome", outcome });
+    });
+  } else if (message.type === "finish-job") {
+    try {
+      host?.finishJob();
+    } catch (error) {
+      post({ type: "outcome", outcome: { kind: "failed", error: serializeError(error) } });
+      return;
+    }
+    void Promise.all([drained(process.stdout), drained(process.stderr)]).then(() => post({ type: "job-finished" }));
+  } else if (message.type === "cancel") {
+    host?.cancel();
+  }
+});
 
 try {
   const job = await loadJob(setup.moduleUrl);
+  let follower: CheckpointFollower | undefined;
+  if (checkpointLink !== undefined) {
+    // Before the host: source shards take their restored splits when it builds them.
+    follower = await CheckpointFollower.prepare({
+      link: checkpointLink,
+      id: setup.thread,
+      name: `worker thread ${setup.thread}`,
+      leaderName: "the main thread",
+      location: { node: setup.node, thread: setup.thread },
+      nodes: setup.nodes,
+      threadsPerNode: setup.threads,
+      job,
+      plan: buildExecutionPlan(job.build(), setup.planOptions),
+      clock: systemClock,
+      waitMs: 10_000,
+      // The main thread logs the restore once for the job.
+      log: () => {},
+    });
+  }
   const links = new Map<number, PortLink>();
   for (const { peer, port } of setup.links) links.set(peer, new PortLink(port));
   const linkTo = (thread: number): PortLink => {
@@ -29,7 +82,7 @@ try {
     reader: (channel, source, gate) =>
       new PortChannelReader(channel.id, linkTo(source.thread), gate, channel.inputChannel),
   };
-  const host = new ShardHost({
+  host = new ShardHost({
     job,
     planOptions: setup.planOptions,
     location: { node: setup.node, thread: setup.thread },
@@ -44,21 +97,12 @@ try {
     bufferTimeoutMs: setup.bufferTimeoutMs,
     credit: setup.credit,
     crossThread,
+    ...(follower === undefined ? {} : { checkpointing: follower.shardCheckpointing, deferJobFinished: true }),
   });
+  follower?.start(host);
   host.onClose(() => {
+    follower?.stop();
     for (const link of links.values()) link.close();
-  });
-  parent.on("message", (message: ToWorker) => {
-    if (message.type === "start") {
-      void host.run().then(async (outcome) => {
-        // The parent terminates workers on the outcome, which drops stdout not yet handed over
-        // (print sinks): wait until the parent has taken everything written so far.
-        await Promise.all([drained(process.stdout), drained(process.stderr)]);
-        post({ type: "outcome", outcome });
-      });
-    } else if (message.type === "cancel") {
-      host.cancel();
-    }
   });
   post({ type: "ready" });
 } catch (error) {

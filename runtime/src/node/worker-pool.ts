@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import type { PoolCheckpointLink } from "../checkpoint-protocol/port-checkpoint-link.js";
 import type { ResultCollector } from "../operator/operator.js";
 import type { PlanOptions } from "../plan/execution-plan.js";
 import { serializeError } from "../util/serialized-error.js";
@@ -16,6 +17,11 @@ export interface WorkerPoolOptions {
   readonly signal?: AbortSignal;
   /** Called once every worker loaded the job and was told to start its shards. */
   readonly onStarted?: () => void;
+  /**
+   * Checkpoint the job: every worker is a follower of the leader on this link's end (on the
+   * calling thread), which restores their state and gathers their snapshots.
+   */
+  readonly checkpointLink?: PoolCheckpointLink;
 }
 
 const ENTRY = new URL("./worker-entry.js", import.meta.url);
@@ -40,11 +46,13 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
     const workers: Worker[] = [];
     let ready = 0;
     let finished = 0;
+    let jobFinished = 0;
     let settled = false;
     const settle = (outcome: HostOutcome) => {
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener("abort", onAbort);
+      options.checkpointLink?.detachAll();
       // Let workers drain stdout (print sinks) before stopping them.
       void Promise.all(workers.map((worker) => worker.terminate())).then(() => resolve(outcome));
     };
@@ -63,6 +71,7 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
         batchSize: options.batchSize,
         bufferTimeoutMs: options.bufferTimeoutMs,
         credit: options.credit,
+        checkpointed: options.checkpointLink !== undefined,
         links,
       };
       const worker = new Worker(ENTRY, {
@@ -73,6 +82,9 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
         execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
       });
       workers.push(worker);
+      options.checkpointLink?.attach(thread, (envelope, transfer) => {
+        if (!settled) worker.postMessage(envelope, transfer);
+      });
       worker.on("message", (message: FromWorker) => {
         switch (message.type) {
           case "ready":
@@ -87,9 +99,20 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
           case "metrics":
             options.results.addMetrics(message.operator, message.shard, message.metrics);
             return;
+          case "checkpoint":
+            if (!settled) options.checkpointLink?.receive(thread, message);
+            return;
           case "outcome":
             if (message.outcome.kind === "failed") settle(message.outcome);
-            else if (++finished === threads) settle(message.outcome);
+            else if (++finished === threads) {
+              // A worker whose shards finished first must not commit while another may still
+              // fail and restart the job from an older checkpoint: all commit once all finished.
+              if (options.checkpointLink === undefined) settle(message.outcome);
+              else for (const w of workers) w.postMessage({ type: "finish-job" });
+            }
+            return;
+          case "job-finished":
+            if (++jobFinished === threads) settle({ kind: "finished" });
             return;
         }
       });

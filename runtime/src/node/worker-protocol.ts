@@ -1,4 +1,5 @@
 import type { MessagePort } from "node:worker_threads";
+import type { CheckpointEnvelope } from "../checkpoint-protocol/port-checkpoint-link.js";
 import type { PlanOptions } from "../plan/execution-plan.js";
 import type { HostOutcome } from "./shard-host.js";
 
@@ -13,12 +14,22 @@ export interface WorkerSetup {
   readonly batchSize: number;
   readonly bufferTimeoutMs: number;
   readonly credit: number;
+  /**
+   * The job takes checkpoints: the worker is a follower of the main thread, which leads (see
+   * checkpoint-protocol/), restoring its shards' state from it and shipping their snapshots.
+   */
+  readonly checkpointed: boolean;
   /** One port per other thread of this process. */
   readonly links: ReadonlyArray<{ readonly peer: number; readonly port: MessagePort }>;
 }
 
 /** Messages from the parent to a worker. */
-export type ToWorker = { readonly type: "start" } | { readonly type: "cancel" };
+export type ToWorker =
+  | { readonly type: "start" }
+  | { readonly type: "cancel" }
+  /** Every worker's shards finished (checkpointed jobs): run the job-finished actions. */
+  | { readonly type: "finish-job" }
+  | CheckpointEnvelope;
 
 /** Messages from a worker to the parent. */
 export type FromWorker =
@@ -36,4 +47,8 @@ export type FromWorker =
       readonly shard: number;
       readonly metrics: Readonly<Record<string, number>>;
     }
-  | { readonly type: "outcome"; readonly outcome: HostOutcome };
+  | { readonly type: "outcome"; readonly outcome: HostOutcome }
+  /** The job-finished actions ran; their results were posted before this. */
+  | { readonly type: "job-finished" }
+  /** Checkpoint messages share the port with results, so a commit's results precede its acknowledgement. */
+  | CheckpointEnvelope;

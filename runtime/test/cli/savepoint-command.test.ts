@@ -18,8 +18,15 @@ describe("keyflow savepoint", () => {
     const dir = await mkdtemp(join(tmpdir(), "kf-savepoint-"));
     // 60K events at 15K a second: the first run is still going when the savepoint is asked for, even on a slow machine.
     process.env.KEYFLOW_CHAOS_RATE = "15000";
+    // Completed checkpoints are logged too.
+    process.env.KEYFLOW_VERBOSE = "1";
     try {
       const first = spawnKeyflow(["run", JOB, "--state-dir", join(dir, "a"), "--results", join(dir, "first.json")]);
+      // Counted from the first completed checkpoint: starting the process and its worker threads is slow on a busy machine.
+      const deadline = Date.now() + 20_000;
+      while (!/checkpoint \d+ complete/.test(first.stderr()) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const savepoint = spawnKeyflow(["savepoint", join(dir, "a"), "--stop", "--target", join(dir, "sp")]);
       assert.equal((await exitWithin(savepoint, 20_000)).code, 0, savepoint.stderr());
@@ -57,6 +64,7 @@ describe("keyflow savepoint", () => {
       assert.deepEqual([...union.values()].sort(byWindow), [...truth.windows].sort(byWindow));
     } finally {
       delete process.env.KEYFLOW_CHAOS_RATE;
+      delete process.env.KEYFLOW_VERBOSE;
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -11,20 +11,39 @@ import { exitWithin, killAll, spawnKeyflow } from "./keyflow-process.js";
 const JOB = fileURLToPath(new URL("../fixtures/chaos-cli-job.js", import.meta.url));
 const byKey = (a: Total, b: Total) => a.key.localeCompare(b.key);
 
-describe("keyflow run --state-dir after SIGKILL", () => {
+describe("keyflow run --state-dir --workers 0 after SIGKILL", () => {
   after(killAll);
 
   it("resumes from the latest completed checkpoint by itself: the final keyed state equals the failure-free run", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kf-sigkill-"));
     const state = join(dir, "state");
     const results = join(dir, "results.json");
-    const args = ["run", JOB, "--state-dir", state, "--checkpoint-interval", "50", "--results", results];
+    // On the main thread: sigkill-workers-recovery.test.ts kills a run on worker threads.
+    const args = [
+      "run",
+      JOB,
+      "--state-dir",
+      state,
+      "--workers",
+      "0",
+      "--checkpoint-interval",
+      "50",
+      "--results",
+      results,
+    ];
+    // Completed checkpoints are logged too.
+    process.env.KEYFLOW_VERBOSE = "1";
     try {
       const random = new SeededRandom(5);
       let resumed = 0;
       for (let kill = 0; kill < 3; kill++) {
         const run = spawnKeyflow(args);
-        await new Promise((resolve) => setTimeout(resolve, 500 + random.nextInt(700)));
+        // Kill once a checkpoint completed (a busy machine starts processes slowly), at a seeded moment after.
+        const deadline = Date.now() + 20_000;
+        while (!/checkpoint \d+ complete/.test(run.stderr()) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 + random.nextInt(600)));
         if (run.stderr().includes("restoring from checkpoint")) resumed++;
         run.child.kill("SIGKILL");
         const exit = await exitWithin(run, 5_000);
@@ -49,6 +68,7 @@ describe("keyflow run --state-dir after SIGKILL", () => {
         assert.equal(w.count, truthWindows.get(id), `window ${id}`);
       }
     } finally {
+      delete process.env.KEYFLOW_VERBOSE;
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -103,6 +103,8 @@ describe("checkpoints on a static cluster of two nodes over NATS", () => {
   it("keyflow node processes killed with SIGKILL (either node) resume from node 0's latest checkpoint: exact state", async () => {
     const state = (node: number) => join(dir, `sigkill-state-${node}`);
     const results = (node: number) => join(dir, `sigkill-results-${node}.json`);
+    // Completed checkpoints are logged too (the children inherit it).
+    process.env.KEYFLOW_VERBOSE = "1";
     const start = (): KeyflowProcess[] =>
       [0, 1].map((node) =>
         spawnKeyflow([
@@ -115,7 +117,13 @@ describe("checkpoints on a static cluster of two nodes over NATS", () => {
     const random = new SeededRandom(8);
     for (const victim of [1, 0]) {
       const nodes = start();
-      await new Promise((resolve) => setTimeout(resolve, 700 + random.nextInt(600)));
+      // Kill once both nodes run (node 0 completed a checkpoint: a node killed before it joined
+      // would leave the other waiting for the join timeout), at a seeded moment after.
+      const deadline = Date.now() + 20_000;
+      while (!/checkpoint \d+ complete/.test(nodes[0]?.stderr() ?? "") && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 + random.nextInt(500)));
       (nodes[victim] as KeyflowProcess).child.kill("SIGKILL");
       const killed = await exitWithin(nodes[victim] as KeyflowProcess, 5_000);
       assert.equal(killed.signal, "SIGKILL", `node ${victim} finished before the kill:\n${nodes[victim]?.stderr()}`);
@@ -133,5 +141,6 @@ describe("checkpoints on a static cluster of two nodes over NATS", () => {
       [0, 1].map(async (node) => JSON.parse(await readFile(results(node), "utf8")) as Collected),
     );
     assertExactlyOnce(collected);
+    delete process.env.KEYFLOW_VERBOSE;
   });
 });

@@ -1,21 +1,36 @@
 import type { CheckpointMetadata } from "../checkpoint/checkpoint-storage.js";
 import type { ShardSnapshotReport } from "../checkpoint/shard-checkpointing.js";
 import type { KeyGroupRange } from "../partition/key-groups.js";
-import { DELETED, type KeyedStateEntry, type OperatorListState, type OperatorSnapshot } from "../state/snapshot.js";
+import {
+  DELETED,
+  type InFlightBatch,
+  type KeyedStateEntry,
+  type OperatorListState,
+  type OperatorSnapshot,
+} from "../state/snapshot.js";
 
 /**
- * The checkpoint protocol of a static cluster, on the job's `checkpoint.*` subjects. Node 0 runs
- * the coordinator and owns the checkpoint storage, as Flink's JobManager owns checkpoint
- * metadata; the other nodes' shards ship their snapshots to it and fetch their state from it on
- * restore, so one LevelDB folder holds every completed checkpoint of the job.
+ * The checkpoint protocol between a leader and its followers, over a CheckpointLink: NATS
+ * subjects between the nodes of a static cluster (node 0 leads), or the ports between the main
+ * thread and the worker threads of one process (the main thread leads and hosts no shards). The
+ * leader runs the coordinator and owns the checkpoint storage, as Flink's JobManager owns
+ * checkpoint metadata; the followers' shards ship their snapshots to it and fetch their state
+ * from it on restore, so one storage (one LevelDB folder) holds every completed checkpoint.
  */
 
-/** Coordinator to every node (`checkpoint.down`). */
+/** The leader to every follower (down). */
 export type DownMessage =
-  | { readonly type: "trigger"; readonly id: number; readonly timestamp: number; readonly savepoint: boolean }
+  | {
+      readonly type: "trigger";
+      readonly id: number;
+      readonly timestamp: number;
+      readonly savepoint: boolean;
+      /** An unaligned checkpoint: barriers overtake queued records, which go into the checkpoint. */
+      readonly unaligned?: boolean;
+    }
   | { readonly type: "notify"; readonly id: number; readonly completed: boolean };
 
-/** A node to the coordinator (`checkpoint.up`). A shard's entries precede its report, in order, on one connection. */
+/** A follower to the leader (up). A shard's entries precede its report, in order, on one connection or port. */
 export type UpMessage =
   | {
       readonly type: "entries";
@@ -35,7 +50,19 @@ export type UpMessage =
       readonly shardIndex: number;
       readonly snapshots: readonly ShippedSnapshot[];
     }
-  | { readonly type: "declined"; readonly node: number; readonly id: number; readonly reason: string };
+  | {
+      readonly type: "declined";
+      readonly node: number;
+      /** The follower's name ("worker thread 1"); absent: `node <node>`. */
+      readonly from?: string;
+      readonly id: number;
+      readonly reason: string;
+    }
+  /**
+   * The follower's shards handled a notification (transactional sinks committed): a savepoint
+   * resolves once every follower said so, so stop-with-savepoint loses no committed result.
+   */
+  | { readonly type: "notified"; readonly node: number; readonly id: number };
 
 /** An operator snapshot without its entries (they travel before it). */
 export interface ShippedSnapshot {
@@ -44,9 +71,11 @@ export interface ShippedSnapshot {
   readonly keyGroups: KeyGroupRange;
   readonly operatorState: Readonly<Record<string, OperatorListState>>;
   readonly stateVersions?: Readonly<Record<string, number>>;
+  /** Records in flight into the shard at an unaligned checkpoint (its head operator's snapshot only). */
+  readonly inFlight?: readonly InFlightBatch[];
 }
 
-/** Requests on `checkpoint.restore`, answered by node 0. */
+/** Restore requests, answered by the leader. */
 export type RestoreRequest =
   | { readonly type: "checkpoint" }
   | {
@@ -73,12 +102,14 @@ export interface OperatorStateReply {
   readonly splits: unknown[] | null;
   /** The version each keyed state was stored at (see OperatorRestore.stateVersions). */
   readonly stateVersions: Readonly<Record<string, number>> | null;
+  /** Records in flight into the shard at the unaligned checkpoint restored (when `uid` heads its chain). */
+  readonly inFlight?: readonly InFlightBatch[] | null;
 }
 export interface KeyedPartReply {
   readonly entries: unknown[];
   readonly more: boolean;
 }
-/** What a request answers when it failed on node 0. */
+/** What a request answers when it failed at the leader. */
 export interface ErrorReply {
   readonly error: string;
 }
@@ -127,6 +158,7 @@ export function shipReport(node: number, report: ShardSnapshotReport, send: (mes
         keyGroups: snapshot.keyGroups,
         operatorState: snapshot.operatorState,
         ...(snapshot.stateVersions === undefined ? {} : { stateVersions: snapshot.stateVersions }),
+        ...(snapshot.inFlight === undefined ? {} : { inFlight: snapshot.inFlight }),
       });
     }
   } finally {
@@ -155,7 +187,7 @@ function entriesMessage(report: ShardSnapshotReport, snapshot: OperatorSnapshot,
 }
 
 /**
- * Reassembles shipped reports on node 0: entries gather per (checkpoint, shard, operator) until
+ * Reassembles shipped reports at the leader: entries gather per (checkpoint, shard, operator) until
  * the shard's report arrives, which becomes a report with ordinary snapshots.
  */
 export class ReportAssembler {
