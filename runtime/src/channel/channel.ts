@@ -26,6 +26,11 @@ export interface ChannelWriter {
    * without it (NATS, whose consumer enforces its grant) sends the barrier behind its backlog.
    */
   sendPriority?(barrier: Barrier): void;
+  /**
+   * Records per batch on this channel, where it differs from the job's batch size: a channel
+   * whose every batch is a message between threads takes larger ones (see PortChannelWriter).
+   */
+  readonly recordsPerBatch?: number;
   /** True when the backlog is empty and credit remains. */
   isWritable(): boolean;
   /** Calls `listener` once, the next time the writer becomes writable. */

@@ -10,15 +10,18 @@ import type { ChannelWriter } from "./channel.js";
 export class RecordWriter {
   private values: unknown[][];
   private timestamps: Array<number[] | undefined>;
+  /** Records per batch, per channel: the job's batch size unless the channel asks for another. */
+  private readonly limits: Int32Array;
 
   constructor(
     readonly channels: readonly ChannelWriter[],
     /** Undefined for broadcast: every record goes to every channel. */
     private readonly selector: ChannelSelector | undefined,
-    private readonly batchSize: number,
+    batchSize: number,
   ) {
     this.values = channels.map(() => []);
     this.timestamps = channels.map(() => undefined);
+    this.limits = Int32Array.from(channels, (channel) => channel.recordsPerBatch ?? batchSize);
   }
 
   push(value: unknown, timestamp: number): void {
@@ -39,7 +42,7 @@ export class RecordWriter {
     }
     values.push(value);
     if (timestamps !== undefined) timestamps.push(timestamp);
-    if (values.length >= this.batchSize) this.flushChannel(c);
+    if (values.length >= (this.limits[c] as number)) this.flushChannel(c);
   }
 
   private flushChannel(c: number): void {

@@ -22,7 +22,7 @@ export interface ExecuteOptions {
    * core up to the job's highest parallelism (0 when that is 1); for a job definition, 0.
    */
   readonly workers?: number;
-  /** Records per batch on channels. Default 1000. */
+  /** Records per batch on channels. Default 1000; 4× that on channels between worker threads (each batch is a message). */
   readonly batchSize?: number;
   /** Longest a partial batch waits while its shard is busy, in ms. Default 10. */
   readonly bufferTimeoutMs?: number;

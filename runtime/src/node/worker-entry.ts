@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { PortChannelReader, PortChannelWriter, PortLink } from "../channel/port-channel.js";
+import { CROSS_THREAD_BATCH_FACTOR, PortChannelReader, PortChannelWriter, PortLink } from "../channel/port-channel.js";
 import { CheckpointFollower } from "../checkpoint-protocol/checkpoint-follower.js";
 import { ThreadCheckpointLink } from "../checkpoint-protocol/port-checkpoint-link.js";
 import { buildExecutionPlan } from "../plan/execution-plan.js";
@@ -78,7 +78,8 @@ try {
     return link;
   };
   const crossThread: RemoteChannelFactory = {
-    writer: (channel, target, credit) => new PortChannelWriter(channel.id, linkTo(target.thread), credit),
+    writer: (channel, target, credit) =>
+      new PortChannelWriter(channel.id, linkTo(target.thread), credit, setup.batchSize * CROSS_THREAD_BATCH_FACTOR),
     reader: (channel, source, gate) =>
       new PortChannelReader(channel.id, linkTo(source.thread), gate, channel.inputChannel),
   };

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { setEnvironmentData } from "node:worker_threads";
+import { CROSS_THREAD_BATCH_FACTOR } from "../../src/channel/port-channel.js";
 import { execute, type JobResult } from "../../src/index.js";
 import keyedJob, { type CustomerTotal, orderAt, RECORDS, sums, totals } from "../fixtures/keyed-job.js";
 import * as slow from "../fixtures/slow-sink-job.js";
@@ -84,9 +85,10 @@ describe("worker threads", () => {
     await execute(SLOW_SINK_JOB, { workers: 2, batchSize, credit });
     assert.equal(shared[slow.PRODUCED], slow.RECORDS);
     assert.equal(shared[slow.CONSUMED], slow.RECORDS);
-    // One channel: at most its credit in batches, plus the batch being filled and the one being consumed.
+    // One channel: at most its credit in batches, plus the batch being filled and the one being
+    // consumed; batches between threads hold CROSS_THREAD_BATCH_FACTOR times the job's batch size.
     // (Without credit the source runs about 58,000 records ahead of this sink.)
-    const bound = (credit + 2) * batchSize;
+    const bound = (credit + 2) * batchSize * CROSS_THREAD_BATCH_FACTOR;
     const maxInFlight = shared[slow.MAX_IN_FLIGHT] as number;
     assert.ok(
       maxInFlight <= bound,
