@@ -12,12 +12,23 @@ export interface Envelope {
   readonly cancel?: string;
 }
 
+/**
+ * An entry of a shard's inbox: a message (or cancellation), or — a number — the marker of a
+ * checkpoint, which its sender puts into every inbox right after its snapshot of that checkpoint.
+ */
+export type InboxEntry = Envelope | number;
+
 /** One shard of a functions operator, as its feedback loop sees it. */
 export interface FeedbackEndpoint {
-  /** Takes a message for an address this shard owns, into its unbounded inbox; handled later, as a mail. */
-  deliver(envelope: Envelope): void;
+  /**
+   * Takes an entry from shard `sender` (for a message: one the receiver owns the address of) into
+   * its unbounded inbox; handled later, as a mail, in the order its sender sent them.
+   */
+  deliver(sender: number, entry: InboxEntry): void;
   /** Delayed messages this shard still has to send (its processing-time timers). */
   readonly pendingDelayed: number;
+  /** Every shard of the loop finished together: nothing will be sent any more. */
+  quiet(): void;
 }
 
 /**
@@ -33,6 +44,11 @@ export interface FeedbackEndpoint {
  * Termination: a shard's input may end while others still send it messages. Each shard's
  * `finish` waits on the loop; once every shard of the operator has finished its input, no
  * message is in flight and no delayed message is pending, all of them finish together.
+ *
+ * Checkpoints: every shard puts a marker into every inbox right after its snapshot (`mark`), so a
+ * receiver can tell the messages that crossed the cut (recorded with its snapshot) from those sent
+ * after it (held until its own snapshot): see LoopRecorder. Markers count as in flight like
+ * messages, so the loop finishes only once every marker was taken.
  *
  * Single-threaded: every shard of the loop runs on the thread that made it (for now; see
  * runtime/README.md, "Per-key functions").
@@ -74,13 +90,28 @@ export class FeedbackLoop {
     return missing;
   }
 
-  /** Sends a message to the shard that owns its address (possibly the sender's own shard). */
-  post(shardIndex: number, envelope: Envelope): void {
+  /** True once every shard finished: nothing is sent any more. */
+  get isQuiet(): boolean {
+    return this.quietNow;
+  }
+  private quietNow = false;
+
+  /** Shard `sender` sends a message to shard `target`, which owns its address (possibly `sender` itself). */
+  post(sender: number, target: number, envelope: Envelope): void {
     this.inFlight++;
-    (this.endpoints[shardIndex] as FeedbackEndpoint).deliver(envelope);
+    (this.endpoints[target] as FeedbackEndpoint).deliver(sender, envelope);
   }
 
-  /** A shard took a posted message from its inbox. */
+  /** Shard `sender` snapshotted checkpoint `checkpointId`: its marker goes to every shard, behind what it sent before. */
+  mark(sender: number, checkpointId: number): void {
+    if (this.quietNow) return;
+    for (const endpoint of this.endpoints) {
+      this.inFlight++;
+      (endpoint as FeedbackEndpoint).deliver(sender, checkpointId);
+    }
+  }
+
+  /** A shard took a posted message (or marker) from its inbox. */
   taken(): void {
     this.inFlight--;
   }
@@ -98,6 +129,8 @@ export class FeedbackLoop {
     for (const endpoint of this.endpoints) if (endpoint === undefined || endpoint.pendingDelayed > 0) return;
     const resolvers = [...this.finishing.values()];
     this.finishing.clear();
+    this.quietNow = true;
+    for (const endpoint of this.endpoints) (endpoint as FeedbackEndpoint).quiet();
     for (const resolve of resolvers) resolve();
   }
 }

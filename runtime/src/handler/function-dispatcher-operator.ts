@@ -9,17 +9,29 @@ import {
 } from "@keyflow/functions-sdk";
 import { AbstractOperator } from "../operator/abstract-operator.js";
 import type { OperatorContext } from "../operator/operator.js";
-import { shardOfKey } from "../partition/key-groups.js";
+import { keyGroupOf, keyGroupRangeOf, shardOfKey } from "../partition/key-groups.js";
 import { KeyedStateBackend } from "../state/keyed-state-backend.js";
+import type { OperatorListStatePart } from "../state/operator-state-snapshots.js";
+import type { OperatorSnapshot } from "../state/snapshot.js";
 import { PLAIN_NAMESPACE, TimerServiceState } from "../state/timer-state.js";
 import { KeyedTimerService } from "../time/keyed-timer-service.js";
 import type { InternalTimer } from "../time/timer-queue.js";
+import type { SnapshotMode } from "../util/change-tracker.js";
 import { FeedbackUnreachableError, FunctionHandlerError, UnknownFunctionTypeError } from "./errors.js";
-import { type Envelope, FeedbackLoop } from "./feedback-loop.js";
+import { type Envelope, FeedbackLoop, type InboxEntry } from "./feedback-loop.js";
 import { FunctionInvocation, parseToken } from "./function-invocation.js";
+import { LoopRecorder, type LoopRecording } from "./loop-recorder.js";
 
 /** The keyed state holding an id's delayed messages (all its function types'). */
 export const DELAYED_STATE = "__functions/delayed";
+
+/**
+ * Operator list state ("union") holding the messages a shard recorded in flight on the feedback
+ * loop at a checkpoint (envelopes, in the order it took them). Every shard of a restore reads the
+ * union of all old shards' lists and keeps the messages whose address is in its key groups, so
+ * they find their owner at any parallelism.
+ */
+export const LOOP_STATE = "__functions/loop";
 
 /** A delayed message waiting for its time: [seq, at, fromType, toType, toId, message]. */
 type DelayedEntry = [seq: number, at: number, fromType: string, toType: string, toId: string, message: unknown];
@@ -31,6 +43,15 @@ interface DelayedMessages {
 
 /** Inbox messages handled per mail before the shard takes its next element. */
 const DRAIN_BATCH = 256;
+
+/** This shard's part of a checkpoint, from its snapshot until every marker was taken. */
+interface Completion {
+  /** Messages recorded in flight into this shard (filled until `whole`). */
+  recorded: readonly Envelope[];
+  whole: boolean;
+  snapshot?: OperatorSnapshot;
+  done?: (whole: OperatorSnapshot) => void;
+}
 
 interface HostedFunction {
   readonly fn: AnyFunctionType;
@@ -49,6 +70,11 @@ interface HostedFunction {
  *
  * Ordering and thread: everything runs on the shard's thread. Messages from the loop wait in an
  * unbounded inbox and are handled in mails, up to DRAIN_BATCH between two elements of the shard.
+ *
+ * Checkpoints across message loops (Chandy–Lamport, see LoopRecorder): the shard snapshots when
+ * its ingress barriers align, then marks the checkpoint in every shard's inbox; its report waits
+ * (`completeSnapshot`) until it took every shard's marker, and carries the messages that crossed
+ * the cut as the union list state LOOP_STATE, which a restore puts back into the inboxes first.
  */
 export class FunctionDispatcherOperator extends AbstractOperator {
   readonly runsMailsWhileFinishing = true;
@@ -61,9 +87,15 @@ export class FunctionDispatcherOperator extends AbstractOperator {
   private readonly mail: (action: () => void) => void;
   private readonly maxParallelism: number;
   private readonly parallelism: number;
-  private inbox: Array<Envelope | undefined> = [];
+  private readonly shardIndex: number;
+  /** Inbox entries and, in parallel, the shard that sent each. */
+  private inbox: Array<InboxEntry | undefined> = [];
+  private inboxFrom: number[] = [];
   private inboxHead = 0;
   private draining = false;
+  private readonly recorder: LoopRecorder;
+  /** Checkpoints snapshotted whose part is not reported yet, by id. */
+  private readonly completions = new Map<number, Completion>();
 
   constructor(
     context: OperatorContext,
@@ -74,6 +106,8 @@ export class FunctionDispatcherOperator extends AbstractOperator {
     const { runtime } = context;
     this.maxParallelism = runtime.maxParallelism;
     this.parallelism = runtime.parallelism;
+    this.shardIndex = runtime.shardIndex;
+    this.recorder = new LoopRecorder(runtime.parallelism);
     this.backend = new KeyedStateBackend(runtime.maxParallelism, context.clock);
     for (const fn of types) {
       // Each type's state under "<type>/<name>", handed to its handler under "<name>".
@@ -92,7 +126,10 @@ export class FunctionDispatcherOperator extends AbstractOperator {
       onEventTime: () => {},
       onProcessingTime: (timer) => this.fireDelayed(timer),
     });
-    this.checkpointState([this.backend, new TimerServiceState(this.timers, PLAIN_NAMESPACE, runtime.maxParallelism)]);
+    this.checkpointState(
+      [this.backend, new TimerServiceState(this.timers, PLAIN_NAMESPACE, runtime.maxParallelism)],
+      this.loopState(),
+    );
     this.invocation = new FunctionInvocation({
       clock: context.clock,
       checkTarget: (to) => this.checkTarget(to),
@@ -102,11 +139,112 @@ export class FunctionDispatcherOperator extends AbstractOperator {
     this.loop = FeedbackLoop.of(context, runtime.parallelism);
     const timers = this.timers;
     this.loop.join(runtime.shardIndex, {
-      deliver: (envelope) => this.deliver(envelope),
+      deliver: (sender, entry) => this.deliver(sender, entry),
       get pendingDelayed() {
         return timers.processingTimerCount;
       },
+      quiet: () => this.whole(this.recorder.onQuiet()),
     });
+  }
+
+  /**
+   * The loop messages of a checkpoint as list state: empty at the snapshot (they are added when the
+   * part is whole, see `withLoop`); on restore, the messages addressed to this shard's key groups
+   * go into its inbox, as sent by itself, before anything else it takes.
+   */
+  private loopState(): OperatorListStatePart {
+    return {
+      snapshot: () => ({ [LOOP_STATE]: { distribution: "union", items: [] } }),
+      restore: (state) => {
+        const { start, end } = keyGroupRangeOf(this.shardIndex, this.maxParallelism, this.parallelism);
+        for (const item of state[LOOP_STATE] ?? []) {
+          const envelope = item as Envelope;
+          const group = keyGroupOf(envelope.to.id, this.maxParallelism);
+          if (group >= start && group <= end) this.loop.post(this.shardIndex, this.shardIndex, envelope);
+        }
+      },
+    };
+  }
+
+  /**
+   * Snapshots the state, then starts recording what crosses the cut on the loop and puts this
+   * checkpoint's marker into every shard's inbox, behind every message this shard sent before.
+   */
+  override snapshotState(checkpointId: number, mode: SnapshotMode): OperatorSnapshot | undefined {
+    const snapshot = super.snapshotState(checkpointId, mode);
+    if (snapshot === undefined) return undefined;
+    if (this.loop.isQuiet) {
+      // Every shard finished: nothing is or will be in flight.
+      this.completions.set(checkpointId, { recorded: [], whole: true });
+      return snapshot;
+    }
+    const { recording, released } = this.recorder.onSnapshot(checkpointId);
+    this.completions.set(checkpointId, {
+      recorded: recording?.recorded ?? [],
+      whole: recording === undefined || recording.openCount === 0,
+    });
+    this.requeue(released);
+    this.loop.mark(this.shardIndex, checkpointId);
+    return snapshot;
+  }
+
+  /** Reports the snapshot once every shard's marker for it was taken, with the messages recorded until then. */
+  completeSnapshot(checkpointId: number, snapshot: OperatorSnapshot, done: (whole: OperatorSnapshot) => void): void {
+    const completion = this.completions.get(checkpointId);
+    if (completion === undefined || completion.whole) {
+      this.completions.delete(checkpointId);
+      done(this.withLoop(snapshot, completion?.recorded ?? []));
+      return;
+    }
+    completion.snapshot = snapshot;
+    completion.done = done;
+  }
+
+  /** A checkpoint was aborted: its recording is dropped (its report, if any, goes out empty) and held channels open. */
+  override async notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    const { dropped, released } = this.recorder.onAborted(checkpointId);
+    if (dropped !== undefined) this.whole([{ ...dropped, recorded: [] }]);
+    this.requeue(released);
+    await super.notifyCheckpointAborted(checkpointId);
+  }
+
+  /** Recordings made whole: their checkpoints' reports go out. */
+  private whole(recordings: readonly LoopRecording[]): void {
+    for (const { checkpointId, recorded } of recordings) {
+      const completion = this.completions.get(checkpointId);
+      if (completion === undefined) continue;
+      completion.recorded = recorded;
+      completion.whole = true;
+      const { snapshot, done } = completion;
+      if (snapshot === undefined || done === undefined) continue;
+      this.completions.delete(checkpointId);
+      done(this.withLoop(snapshot, recorded));
+    }
+  }
+
+  /** The snapshot carrying `recorded` as its loop list state. */
+  private withLoop(snapshot: OperatorSnapshot, recorded: readonly Envelope[]): OperatorSnapshot {
+    if (recorded.length === 0) return snapshot;
+    return {
+      uid: snapshot.uid,
+      mode: snapshot.mode,
+      keyGroups: snapshot.keyGroups,
+      keyed: snapshot.keyed,
+      operatorState: { ...snapshot.operatorState, [LOOP_STATE]: { distribution: "union", items: recorded } },
+      ...(snapshot.stateVersions === undefined ? {} : { stateVersions: snapshot.stateVersions }),
+      release: () => snapshot.release(),
+    };
+  }
+
+  /** Held entries whose channels opened again go first into the inbox, in order. */
+  private requeue(released: ReadonlyArray<readonly [number, InboxEntry]>): void {
+    if (released.length === 0) return;
+    this.inbox = [...released.map(([, entry]) => entry), ...this.inbox.slice(this.inboxHead)];
+    this.inboxFrom = [...released.map(([sender]) => sender), ...this.inboxFrom.slice(this.inboxHead)];
+    this.inboxHead = 0;
+    if (this.draining) return;
+    this.draining = true;
+    this.mail(this.drain);
   }
 
   /** Function types have no lifecycle of their own (no open/close). */
@@ -132,11 +270,13 @@ export class FunctionDispatcherOperator extends AbstractOperator {
 
   override async close(): Promise<void> {
     this.timers.dispose();
+    this.recorder.clear();
     await super.close();
   }
 
-  private deliver(envelope: Envelope): void {
-    this.inbox.push(envelope);
+  private deliver(sender: number, entry: InboxEntry): void {
+    this.inbox.push(entry);
+    this.inboxFrom.push(sender);
     if (this.draining) return;
     this.draining = true;
     this.mail(this.drain);
@@ -144,20 +284,35 @@ export class FunctionDispatcherOperator extends AbstractOperator {
 
   private readonly drain = (): void => {
     const inbox = this.inbox;
+    const from = this.inboxFrom;
+    const recorder = this.recorder;
     let n = 0;
     while (this.inboxHead < inbox.length && n++ < DRAIN_BATCH) {
-      const envelope = inbox[this.inboxHead] as Envelope;
+      const entry = inbox[this.inboxHead] as InboxEntry;
+      const sender = from[this.inboxHead] as number;
       inbox[this.inboxHead++] = undefined;
+      if (recorder.isBlocked(sender)) {
+        // Sent after its sender's snapshot of a checkpoint this shard has not snapshotted yet.
+        recorder.hold(sender, entry);
+        continue;
+      }
       this.loop.taken();
-      this.dispatch(envelope);
+      if (typeof entry === "number") {
+        this.whole(recorder.onMarker(sender, entry));
+        continue;
+      }
+      if (recorder.recording) recorder.onMessage(sender, entry);
+      this.dispatch(entry);
     }
     if (this.inboxHead === this.inbox.length) {
       this.inbox = [];
+      this.inboxFrom = [];
       this.inboxHead = 0;
       this.draining = false;
     } else {
       if (this.inboxHead >= 1024) {
         this.inbox = this.inbox.slice(this.inboxHead);
+        this.inboxFrom = this.inboxFrom.slice(this.inboxHead);
         this.inboxHead = 0;
       }
       this.mail(this.drain);
@@ -236,7 +391,7 @@ export class FunctionDispatcherOperator extends AbstractOperator {
 
   /** Sends a message (or a cancellation) to the shard owning its address, through the loop. */
   private route(envelope: Envelope): void {
-    this.loop.post(shardOfKey(envelope.to.id, this.maxParallelism, this.parallelism), envelope);
+    this.loop.post(this.shardIndex, shardOfKey(envelope.to.id, this.maxParallelism, this.parallelism), envelope);
   }
 
   /** Removes the current id's delayed message `seq`, and its timer when no other message shares it. */

@@ -60,6 +60,15 @@ export interface StreamOperator {
   notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
   notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
   /**
+   * For an operator whose part of a checkpoint is whole only some time after its snapshot: the
+   * functions dispatcher records the messages in flight on its feedback loop until every shard's
+   * marker for the checkpoint arrived (Chandy–Lamport channel state). The shard calls it on its
+   * thread right after `snapshotState(id)` returned `snapshot`, and holds its report of checkpoint
+   * `id` until `done` is called (possibly at once) with the snapshot to report in its place.
+   * Absent: the snapshot is whole when `snapshotState` returns.
+   */
+  completeSnapshot?(checkpointId: number, snapshot: OperatorSnapshot, done: (whole: OperatorSnapshot) => void): void;
+  /**
    * True for an operator whose `finish` waits for work that reaches it as mails (the functions
    * dispatcher waits until messages between its shards have gone quiet): the shard keeps running
    * mails, and flushing its outputs, while it finishes.

@@ -88,6 +88,12 @@ export class Shard implements Runnable, InputGate {
   private recovered: readonly InFlightBatch[] = [];
   private recoveredAt = 0;
   private sourceNode: OperatorNode | undefined;
+  /**
+   * Checkpoints whose snapshot an operator of the chain completes later (see
+   * StreamOperator.completeSnapshot), by id: how many operators it waits for, and the report to
+   * make once they are done.
+   */
+  private readonly completing = new Map<number, { waiting: number; report: (() => void) | undefined }>();
   /** Whether this shard took a snapshot since it started: its first one is full, later ones incremental. */
   private snapshotTaken = false;
   private reader: SourceReader<unknown> | undefined;
@@ -580,13 +586,15 @@ export class Shard implements Runnable, InputGate {
     const checkpointing = this.options.checkpointing;
     if (checkpointing === undefined) return;
     for (const { checkpointId, snapshots, inFlight } of recorded) {
-      checkpointing.onSnapshot({
-        checkpointId,
-        savepoint: false,
-        vertexId: this.options.vertex.id,
-        shardIndex: this.options.index,
-        snapshots: this.withInFlight(snapshots, inFlight),
-      });
+      this.whenWhole(checkpointId, () =>
+        checkpointing.onSnapshot({
+          checkpointId,
+          savepoint: false,
+          vertexId: this.options.vertex.id,
+          shardIndex: this.options.index,
+          snapshots: this.withInFlight(snapshots, inFlight),
+        }),
+      );
     }
   }
 
@@ -633,24 +641,49 @@ export class Shard implements Runnable, InputGate {
     if (splits !== undefined) snapshots.push(splits);
     for (const operator of this.operators) {
       const snapshot = operator.snapshotState?.(checkpointId, mode);
-      if (snapshot !== undefined) snapshots.push(snapshot);
+      if (snapshot === undefined) continue;
+      const at = snapshots.push(snapshot) - 1;
+      if (operator.completeSnapshot === undefined) continue;
+      let pending = this.completing.get(checkpointId);
+      if (pending === undefined) {
+        pending = { waiting: 0, report: undefined };
+        this.completing.set(checkpointId, pending);
+      }
+      const waiting = pending;
+      waiting.waiting++;
+      operator.completeSnapshot(checkpointId, snapshot, (whole) => {
+        snapshots[at] = whole;
+        // Not in the map any more: the shard failed or was cancelled, and reports nothing.
+        if (--waiting.waiting > 0 || this.completing.get(checkpointId) !== waiting) return;
+        this.completing.delete(checkpointId);
+        waiting.report?.();
+      });
     }
     this.snapshotTaken = true;
     return snapshots;
+  }
+
+  /** Runs `report` once every operator's part of checkpoint `checkpointId` is whole (at once when none waits). */
+  private whenWhole(checkpointId: number, report: () => void): void {
+    const pending = this.completing.get(checkpointId);
+    if (pending === undefined || pending.waiting === 0) report();
+    else pending.report = report;
   }
 
   private takeSnapshot(checkpointId: number, savepoint: boolean, unaligned = false): void {
     const checkpointing = this.options.checkpointing;
     const taken = this.operatorSnapshots(checkpointId, savepoint);
     if (checkpointing === undefined || taken === undefined) return;
-    // A finished shard with inputs writes (empty) in-flight records like its running siblings.
-    const snapshots = unaligned && this.inFlight !== undefined ? this.withInFlight(taken, []) : taken;
-    checkpointing.onSnapshot({
-      checkpointId,
-      savepoint,
-      vertexId: this.options.vertex.id,
-      shardIndex: this.options.index,
-      snapshots,
+    this.whenWhole(checkpointId, () => {
+      // A finished shard with inputs writes (empty) in-flight records like its running siblings.
+      const snapshots = unaligned && this.inFlight !== undefined ? this.withInFlight(taken, []) : taken;
+      checkpointing.onSnapshot({
+        checkpointId,
+        savepoint,
+        vertexId: this.options.vertex.id,
+        shardIndex: this.options.index,
+        snapshots,
+      });
     });
   }
 
@@ -837,6 +870,7 @@ export class Shard implements Runnable, InputGate {
     this.state = "failed";
     this.mailbox.clear();
     this.inFlight?.clear();
+    this.completing.clear();
     void this.closeAll().catch(() => {});
     this.options.onFailed(this, error instanceof Error ? error : new Error(String(error)));
   }
@@ -847,6 +881,7 @@ export class Shard implements Runnable, InputGate {
     this.state = "cancelled";
     this.mailbox.clear();
     this.inFlight?.clear();
+    this.completing.clear();
     void this.closeAll().catch(() => {});
   }
 }
