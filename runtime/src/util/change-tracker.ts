@@ -41,29 +41,35 @@ interface Sealed {
  */
 class ChangeSet {
   readonly others = new Set<unknown>();
-  private readonly held: unknown[] = [];
+  /** Key, box, key, box...: the box is the key's stored value, so a read needs no lookup by key. */
+  readonly held: unknown[] = [];
   private heldIndex: Set<unknown> | undefined;
 
   get size(): number {
-    return this.others.size + this.held.length;
+    return this.others.size + this.held.length / 2;
   }
 
-  addHeld(key: unknown): void {
-    this.held.push(key);
+  addHeld(key: unknown, holder: unknown): void {
+    this.held.push(key, holder);
     this.heldIndex = undefined;
   }
 
   has(key: unknown): boolean {
     if (this.others.has(key)) return true;
-    this.heldIndex ??= new Set(this.held);
+    if (this.heldIndex === undefined) {
+      const index = new Set<unknown>();
+      for (let i = 0; i < this.held.length; i += 2) index.add(this.held[i]);
+      this.heldIndex = index;
+    }
     return this.heldIndex.has(key);
   }
 
+  /** Every key once. */
   *[Symbol.iterator](): Generator<unknown, void, undefined> {
     yield* this.others;
     const others = this.others;
     const held = this.held;
-    for (let i = 0; i < held.length; i++) {
+    for (let i = 0; i < held.length; i += 2) {
       const key = held[i];
       if (!others.has(key)) yield key;
     }
@@ -149,11 +155,11 @@ export class ChangeTracker<V> {
    * Records that `key` changed in this epoch, without preserving anything: for a HeldValue box,
    * whose value at the mark `saveHeld` keeps.
    */
-  record(key: unknown, holder: ChangeHolder): void {
+  record(key: unknown, holder: ChangeHolder & V): void {
     if (holder.changedIn === this.epoch) return;
     holder.changedIn = this.epoch;
     // Not `lastChanged`: a later `change` of this key (a delete) must still preserve its value.
-    this.changed.addHeld(key);
+    this.changed.addHeld(key, holder);
   }
 
   /**
@@ -358,11 +364,22 @@ export class TrackedRead<V> {
       return;
     }
     for (let s = 0; s < changes.length; s++) {
-      for (const key of changes[s] as ChangeSet) {
+      const set = changes[s] as ChangeSet;
+      for (const key of set.others) {
         if (this.released) return;
         this.check();
         if (inLater(changes, s, key)) continue; // read from the last set holding it
         yield entry(key, this.atMark(key));
+      }
+      // A key's box recorded in the last set holding it is still its stored value at the mark:
+      // the box is replaced only after a delete, which puts the key in `others`.
+      const { held, others } = set;
+      for (let i = 0; i < held.length; i += 2) {
+        if (this.released) return;
+        this.check();
+        const key = held[i];
+        if (others.has(key) || inLater(changes, s, key)) continue;
+        yield entry(key, this.atMarkFrom(key, held[i + 1] as V));
       }
     }
   }
