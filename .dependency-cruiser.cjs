@@ -20,6 +20,7 @@ const layers = {
     "plan",
     "checkpoint-protocol",
     "shard",
+    "query",
     "node",
     "coordinator",
     "connectors",

@@ -35,6 +35,7 @@ export type {
 export { fromMachine, inspectMachineState } from "./function/from-machine.js";
 export type * from "./function/functions.js";
 export type * from "./function/join-functions.js";
+export type { FunctionStateOf, KeyedStateOf, StateValueOf } from "./function/queryable-state.js";
 export type { RichFunction, RuntimeContext } from "./function/runtime-context.js";
 export type { TimeDomain, TimerService } from "./function/timer-service.js";
 export type {

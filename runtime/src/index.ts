@@ -11,6 +11,8 @@ export {
   PeerLostError,
   PlanMismatchError,
 } from "./cluster/errors.js";
+export type { ClusterQueryClient, QueryClientOptions } from "./cluster/query-client.js";
+export { queryClient } from "./cluster/query-client.js";
 export type { NodeResult, StaticNodeOptions } from "./cluster/static-node.js";
 export { runNode } from "./cluster/static-node.js";
 export type { CheckpointedOutcome, JobControl } from "./coordinator/checkpointed-run.js";
@@ -28,6 +30,10 @@ export { InvalidTimestampError, UserFunctionError } from "./operator/errors.js";
 export { PartitionOutOfRangeError } from "./partition/errors.js";
 export type { KeyGroupRange } from "./partition/key-groups.js";
 export { keyGroupOf, keyGroupRangeOf, shardOfKey, shardOfKeyGroup } from "./partition/key-groups.js";
+export type { StateQueryErrorCode } from "./query/errors.js";
+export { StateQueryError } from "./query/errors.js";
+export type { QueryOrigin, StateQuery, StateQueryAnswer } from "./query/state-query.js";
+export type { QueryOptions, StateQueryClient } from "./query/state-query-client.js";
 export { StateMigrationError, StateRestoreError, StateVersionError } from "./state/errors.js";
 export type { CheckpointStoreOptions } from "./state/store/checkpoint-store.js";
 export { CheckpointStore } from "./state/store/checkpoint-store.js";

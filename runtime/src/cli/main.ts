@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { CheckpointStore } from "../state/store/checkpoint-store.js";
 import { sendControl } from "./control-socket.js";
 import { type NodeCommandOptions, nodeCommand } from "./node-command.js";
+import { type QueryCommandOptions, queryCommand } from "./query-command.js";
 import { parseRestart } from "./restart-option.js";
 import { type RunCommandOptions, runCommand } from "./run-command.js";
 
@@ -56,9 +57,27 @@ program
       ...(options.target === undefined ? {} : { target: options.target }),
     });
     if (!response.ok) throw new Error(response.error);
+    if (!("savepointId" in response)) throw new Error("the job answered something that is not a savepoint");
     console.log(
       `savepoint ${response.savepointId} complete${response.path === undefined ? "" : `, exported to ${response.path}`}`,
     );
+  });
+
+program
+  .command("query")
+  .description(
+    "print one address's state in a running job as JSON (exit 3: no state for that key; 1: unknown type, job unreachable)",
+  )
+  .argument("<job-module>", "the job's module (names the job; with --nats, its NATS subjects)")
+  .argument("<function-type>", 'a function type of the job, e.g. "shop/cart"')
+  .argument("<id>", "the address id (the key)")
+  .option("--nats <url>", "ask the cluster running the job on this NATS (default: the local `keyflow run` of the job)")
+  .option("--job-id <id>", "the job's id (`keyflow node --job-id`; default: from the job's name)")
+  .option("--uid <uid>", "the functions operator's uid, when several host the type")
+  .option("--state-dir <dir>", "ask the local run with this --state-dir (when several runs of the job are local)")
+  .option("--timeout <ms>", "longest wait for the answer", positiveInt, 5_000)
+  .action(async (module: string, functionType: string, id: string, options: QueryCommandOptions) => {
+    process.exitCode = await queryCommand(module, functionType, id, options);
   });
 
 program

@@ -3,8 +3,14 @@ import type { JobControl } from "../coordinator/checkpointed-run.js";
 import type { RestartStrategy } from "../coordinator/restart-strategy.js";
 import { execute } from "../embedded/execute.js";
 import type { JobResult } from "../embedded/job-result.js";
+import { loadJob } from "../node/load-job.js";
+import { StateQueryError } from "../query/errors.js";
+import { toJsonValue } from "../query/json-state.js";
+import type { StateQuery } from "../query/state-query.js";
+import type { StateQueryClient } from "../query/state-query-client.js";
 import { CheckpointStore } from "../state/store/checkpoint-store.js";
-import { type ControlResponse, serveControl } from "./control-socket.js";
+import { jobIdFromName } from "../transport/job-subjects.js";
+import { type ControlResponse, runSocketPath, serveControl, serveControlAt } from "./control-socket.js";
 
 export interface RunCommandOptions {
   readonly parallelism?: number;
@@ -44,10 +50,24 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
   process.once("SIGTERM", onSignal);
   const closers: Array<() => Promise<void>> = [];
   try {
+    // Queryable state: every run answers `keyflow query` on its job's run socket.
+    const jobId = jobIdFromName((await loadJob(module)).name);
+    let queries: StateQueryClient | undefined;
+    const answerQuery = (query: StateQuery) => answer(queries, query);
+    const querySocket = await serveControlAt(runSocketPath(jobId), async (request) =>
+      request.command === "query"
+        ? answerQuery(request.query)
+        : { ok: false, error: `this socket answers queries only; for a ${request.command}, use --state-dir` },
+    );
+    closers.push(() => new Promise((resolve) => querySocket.close(() => resolve())));
+    const onQueryable = (client: StateQueryClient) => {
+      queries = client;
+    };
     let result: JobResult;
     if (options.stateDir === undefined) {
       if (options.fromSavepoint !== undefined) throw new Error("--from-savepoint needs --state-dir");
       result = await execute(module, {
+        onQueryable,
         ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
         ...(options.workers === undefined ? {} : { workers: options.workers }),
         batchSize: options.batchSize,
@@ -68,6 +88,7 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
       }
       let control: JobControl | undefined;
       const server = await serveControl(options.stateDir, async (request): Promise<ControlResponse> => {
+        if (request.command === "query") return answerQuery(request.query);
         if (control === undefined) return { ok: false, error: "the job has not started yet" };
         const taken =
           request.command === "stop-with-savepoint" ? await control.stopWithSavepoint() : await control.savepoint();
@@ -91,6 +112,7 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
           ? {}
           : { fromSavepoint: { storage: savepointStore, checkpoint: savepoint } }),
         ...(options.allowNonRestoredState === true ? { allowNonRestoredState: true } : {}),
+        onQueryable,
         onControl: (c) => {
           control = c;
         },
@@ -116,5 +138,17 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
     for (const close of closers.reverse()) await close().catch(() => {});
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+  }
+}
+
+/** A query from `keyflow query`, answered with the state made JSON-friendly, or the error with its code. */
+async function answer(client: StateQueryClient | undefined, query: StateQuery): Promise<ControlResponse> {
+  if (client === undefined) return { ok: false, error: "the job has not started yet", code: "QUERY_SHARD_UNAVAILABLE" };
+  try {
+    const answer = await client.ask(query);
+    return { ok: true, answer: toJsonValue(answer) };
+  } catch (error) {
+    const wire = StateQueryError.wireOf(error);
+    return { ok: false, error: wire.message, code: wire.code, details: wire.details };
   }
 }

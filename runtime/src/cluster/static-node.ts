@@ -17,6 +17,7 @@ import { type SerializedError, serializeError } from "../util/serialized-error.j
 import { InvalidNodeOptionsError, PeersMissingError } from "./errors.js";
 import { NatsChannelFactory } from "./nats-channel-factory.js";
 import { NodeMembership } from "./node-membership.js";
+import { serveNodeQueries } from "./node-queries.js";
 
 export interface StaticNodeOptions {
   /** NATS server URL, or several comma-separated (servers of one NATS cluster). */
@@ -219,6 +220,7 @@ async function runOnLink(
   });
   follower?.start(host);
   host.scheduler.afterTick(() => link.flushCredits());
+  serveNodeQueries(link, host, { node: options.node, nodes: options.nodes, thread: 0, threads: 1 });
 
   let stop: (reason: Stop) => void = () => {};
   const stopped = new Promise<Stop>((resolve) => {

@@ -13,6 +13,7 @@ import { CANCELLED_OUTCOME, type HostOutcome, ShardHost } from "../node/shard-ho
 import { runOnWorkers } from "../node/worker-pool.js";
 import type { ResultCollector } from "../operator/operator.js";
 import { buildExecutionPlan, type PlanOptions } from "../plan/execution-plan.js";
+import { type LocalQueryRouter, runOnThisThread } from "../query/local-query-router.js";
 import type { Clock } from "../time/clock.js";
 import { serializeError } from "../util/serialized-error.js";
 import { RestartPolicy, type RestartStrategy } from "./restart-strategy.js";
@@ -45,6 +46,8 @@ export interface CheckpointedRunOptions {
    * checkpoints and hosts no shard.
    */
   readonly workers?: { readonly moduleUrl: string; readonly threads: number };
+  /** Queryable state: each run is attached to this router while it runs. */
+  readonly queries?: LocalQueryRouter;
 }
 
 /** What a running checkpointed job can be asked to do. */
@@ -225,10 +228,14 @@ async function startOnThisThread(
   coordinator = started;
   onCoordinator(started);
   started.start();
+  const detachQueries = options.queries?.attach(runOnThisThread(host));
   return {
     outcome: host.run(),
     cancel: () => host.cancel(),
-    stop: () => started.stop(),
+    stop: () => {
+      detachQueries?.();
+      return started.stop();
+    },
     get lastTriggeredId() {
       return lastTriggeredId;
     },
@@ -247,10 +254,12 @@ async function startOnWorkers(
   const workers = options.workers as NonNullable<CheckpointedRunOptions["workers"]>;
   log(`running on ${workers.threads} worker threads; this thread leads the checkpoints`);
   const link = new PoolCheckpointLink();
+  const plan = buildExecutionPlan(options.job.build(), options.planOptions);
+  let detachQueries: (() => void) | undefined;
   const leader = await CheckpointLeader.prepare({
     link,
     job: options.job,
-    plan: buildExecutionPlan(options.job.build(), options.planOptions),
+    plan,
     storage: options.storage,
     checkpoints: options.checkpoints,
     clock: options.clock,
@@ -276,11 +285,17 @@ async function startOnWorkers(
     checkpointLink: link,
     // Triggers wait until every worker restored its shards and runs them.
     onStarted: () => onCoordinator(leader.start()),
+    onQueryable: (ask) => {
+      detachQueries = options.queries?.attach({ plan, threads: workers.threads, ask });
+    },
   });
   return {
     outcome,
     cancel: () => controller.abort(),
-    stop: () => leader.stop(),
+    stop: () => {
+      detachQueries?.();
+      return leader.stop();
+    },
     get lastTriggeredId() {
       return leader.lastTriggeredId;
     },

@@ -11,6 +11,8 @@ import { jobModuleUrl, loadJob } from "../node/load-job.js";
 import { CANCELLED_OUTCOME, type HostOutcome, ShardHost } from "../node/shard-host.js";
 import { runOnWorkers } from "../node/worker-pool.js";
 import { buildExecutionPlan } from "../plan/execution-plan.js";
+import { LocalQueryRouter, runOnThisThread } from "../query/local-query-router.js";
+import type { StateQueryClient } from "../query/state-query-client.js";
 import { type Clock, systemClock } from "../time/clock.js";
 import { type JobResult, ResultBuffer } from "./job-result.js";
 
@@ -59,6 +61,14 @@ export interface ExecuteOptions {
   readonly allowNonRestoredState?: boolean;
   /** Where the runtime says what it does (checkpoints, restarts). */
   readonly log?: (message: string) => void;
+  /**
+   * Queryable state: called once, before the job starts, with a client that reads one key's state
+   * from the running job (`client.query(counter, "user-7")`), on the thread of the shard owning the
+   * key (the calling thread or a worker), between two elements. Queries sent while the job is not
+   * running (restarting, ended) answer QUERY_SHARD_UNAVAILABLE; sent while it starts, they wait
+   * for its shards to run.
+   */
+  readonly onQueryable?: (client: StateQueryClient) => void;
 }
 
 /**
@@ -88,6 +98,8 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
 
   // An abort event fires once: a signal aborted before the job started would never be heard.
   if (options.signal?.aborted) throw new JobCancelledError(definition.name);
+  const queries = options.onQueryable === undefined ? undefined : new LocalQueryRouter(definition.name);
+  if (queries !== undefined) options.onQueryable?.(queries.client);
   let outcome: HostOutcome;
   let savepoint: CheckpointMetadata | undefined;
   let startupMs = performance.now() - started;
@@ -110,6 +122,7 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
       ...fromOption(options.fromSavepoint),
       ...(workers === 0 ? {} : { workers: { moduleUrl: jobModuleUrl(job as string | URL), threads: workers } }),
       ...(options.allowNonRestoredState === undefined ? {} : { allowNonRestoredState: options.allowNonRestoredState }),
+      ...(queries === undefined ? {} : { queries }),
     });
     if (ended.kind === "stopped") {
       savepoint = ended.savepoint;
@@ -135,9 +148,12 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
     const aborted = new Promise<HostOutcome>((resolve) =>
       options.signal?.addEventListener("abort", () => resolve(CANCELLED_OUTCOME)),
     );
+    const detachQueries = queries?.attach(runOnThisThread(host));
     outcome = await Promise.race([host.run(), aborted]);
+    detachQueries?.();
     options.signal?.removeEventListener("abort", onAbort);
   } else {
+    let detachQueries: (() => void) | undefined;
     outcome = await runOnWorkers({
       moduleUrl: jobModuleUrl(job as string | URL),
       planOptions,
@@ -149,8 +165,12 @@ export async function execute(job: JobDefinition | string | URL, options: Execut
       onStarted: () => {
         startupMs = performance.now() - started;
       },
+      ...(queries === undefined
+        ? {}
+        : { onQueryable: (ask) => (detachQueries = queries.attach({ plan, threads: workers, ask })) }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
+    detachQueries?.();
   }
   if (outcome.kind === "failed") {
     if (outcome.error.code === "JOB_CANCELLED") throw new JobCancelledError(definition.name);

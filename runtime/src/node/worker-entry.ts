@@ -3,6 +3,7 @@ import { CROSS_THREAD_BATCH_FACTOR, PortChannelReader, PortChannelWriter, PortLi
 import { CheckpointFollower } from "../checkpoint-protocol/checkpoint-follower.js";
 import { ThreadCheckpointLink } from "../checkpoint-protocol/port-checkpoint-link.js";
 import { buildExecutionPlan } from "../plan/execution-plan.js";
+import { answerOnHost } from "../query/answer-on-host.js";
 import { systemClock } from "../time/clock.js";
 import { serializeError } from "../util/serialized-error.js";
 import { loadJob } from "./load-job.js";
@@ -46,6 +47,21 @@ parent.on("message", (message: ToWorker) => {
     void Promise.all([drained(process.stdout), drained(process.stderr)]).then(() => post({ type: "job-finished" }));
   } else if (message.type === "cancel") {
     host?.cancel();
+  } else if (message.type === "query") {
+    const { id, query } = message;
+    const place = { node: setup.node, nodes: setup.nodes, thread: setup.thread, threads: setup.threads };
+    const reply =
+      host === undefined
+        ? Promise.resolve({
+            ok: false as const,
+            error: {
+              code: "QUERY_SHARD_UNAVAILABLE" as const,
+              message: `worker thread ${setup.thread} has not loaded the job yet`,
+              details: {},
+            },
+          })
+        : answerOnHost(host, query, place);
+    void reply.then((answer) => post({ type: "query-reply", id, reply: answer }));
   }
 });
 

@@ -2,6 +2,7 @@ import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import type { PoolCheckpointLink } from "../checkpoint-protocol/port-checkpoint-link.js";
 import type { ResultCollector } from "../operator/operator.js";
 import type { PlanOptions } from "../plan/execution-plan.js";
+import type { QueryReply, StateQuery } from "../query/state-query.js";
 import { serializeError } from "../util/serialized-error.js";
 import { CANCELLED_OUTCOME, type HostOutcome } from "./shard-host.js";
 import type { FromWorker, WorkerSetup } from "./worker-protocol.js";
@@ -22,6 +23,12 @@ export interface WorkerPoolOptions {
    * calling thread), which restores their state and gathers their snapshots.
    */
   readonly checkpointLink?: PoolCheckpointLink;
+  /**
+   * Called once the workers started, with how to send a queryable-state query to the worker on a
+   * thread (answered on the thread of the shard owning the key). Replies still pending when the
+   * pool stops answer QUERY_SHARD_UNAVAILABLE; so does a query sent after it stopped.
+   */
+  readonly onQueryable?: (ask: (thread: number, query: StateQuery) => Promise<QueryReply>) => void;
 }
 
 const ENTRY = new URL("./worker-entry.js", import.meta.url);
@@ -44,6 +51,21 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
 
   return new Promise<HostOutcome>((resolve) => {
     const workers: Worker[] = [];
+    const queries = new Map<number, (reply: QueryReply) => void>();
+    let nextQuery = 0;
+    const stoppedReply = (): QueryReply => ({
+      ok: false,
+      error: { code: "QUERY_SHARD_UNAVAILABLE", message: "the job's worker threads stopped", details: {} },
+    });
+    const ask = (thread: number, query: StateQuery): Promise<QueryReply> => {
+      const worker = workers[thread];
+      if (settled || worker === undefined) return Promise.resolve(stoppedReply());
+      const id = nextQuery++;
+      return new Promise((resolve) => {
+        queries.set(id, resolve);
+        worker.postMessage({ type: "query", id, query });
+      });
+    };
     let ready = 0;
     let finished = 0;
     let jobFinished = 0;
@@ -53,6 +75,8 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
       settled = true;
       options.signal?.removeEventListener("abort", onAbort);
       options.checkpointLink?.detachAll();
+      for (const resolveQuery of queries.values()) resolveQuery(stoppedReply());
+      queries.clear();
       // Let workers drain stdout (print sinks) before stopping them.
       void Promise.all(workers.map((worker) => worker.terminate())).then(() => resolve(outcome));
     };
@@ -91,6 +115,7 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
             if (++ready === threads) {
               for (const w of workers) w.postMessage({ type: "start" });
               options.onStarted?.();
+              options.onQueryable?.(ask);
             }
             return;
           case "collect":
@@ -111,6 +136,12 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
               else for (const w of workers) w.postMessage({ type: "finish-job" });
             }
             return;
+          case "query-reply": {
+            const resolveQuery = queries.get(message.id);
+            queries.delete(message.id);
+            resolveQuery?.(message.reply);
+            return;
+          }
           case "job-finished":
             if (++jobFinished === threads) settle({ kind: "finished" });
             return;

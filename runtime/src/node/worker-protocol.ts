@@ -1,6 +1,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { CheckpointEnvelope } from "../checkpoint-protocol/port-checkpoint-link.js";
 import type { PlanOptions } from "../plan/execution-plan.js";
+import type { QueryReply, StateQuery } from "../query/state-query.js";
 import type { HostOutcome } from "./shard-host.js";
 
 /** What a worker thread is started with. */
@@ -29,6 +30,8 @@ export type ToWorker =
   | { readonly type: "cancel" }
   /** Every worker's shards finished (checkpointed jobs): run the job-finished actions. */
   | { readonly type: "finish-job" }
+  /** A queryable-state query for a shard of this worker; answered with a "query-reply" of the same id. */
+  | { readonly type: "query"; readonly id: number; readonly query: StateQuery }
   | CheckpointEnvelope;
 
 /** Messages from a worker to the parent. */
@@ -50,5 +53,6 @@ export type FromWorker =
   | { readonly type: "outcome"; readonly outcome: HostOutcome }
   /** The job-finished actions ran; their results were posted before this. */
   | { readonly type: "job-finished" }
+  | { readonly type: "query-reply"; readonly id: number; readonly reply: QueryReply }
   /** Checkpoint messages share the port with results, so a commit's results precede its acknowledgement. */
   | CheckpointEnvelope;

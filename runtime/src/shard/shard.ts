@@ -774,6 +774,32 @@ export class Shard implements Runnable, InputGate {
     });
   }
 
+  /**
+   * Runs `read` with this shard's operators between two elements and resolves with what it
+   * returns: as a mail while the shard runs (Flink's mailbox: no element is half processed, so a
+   * key's state is never seen halfway through a handler's update), at once once it finished
+   * (operators closed, state kept). For reads only (queryable state): `read` must not change
+   * state. Rejects after the shard failed or was cancelled, or while it finishes without mails.
+   * A starting shard (its state not yet restored) runs the mail once it
+   * runs; a mail dropped by a failure never settles: askers time out.
+   */
+  readBetweenElements<T>(read: (operators: readonly StreamOperator[]) => T): Promise<T> {
+    if (this.state === "finished") return Promise.resolve().then(() => read(this.operators));
+    const starting = this.state === "created" || this.state === "opening";
+    if (!starting && !this.runsMails()) return Promise.reject(new Error(`shard ${this.name} is ${this.state}`));
+    return new Promise((resolve, reject) => {
+      this.mailbox.putMail(() => {
+        try {
+          resolve(read(this.operators));
+        } catch (error) {
+          reject(error);
+        }
+      });
+      // A starting shard runs its mails once it runs (after its state was restored).
+      if (!starting) this.options.scheduler.wake(this);
+    });
+  }
+
   /** True while this source shard runs and can take a barrier. */
   get canTriggerCheckpoint(): boolean {
     return this.reader !== undefined && this.state === "running";

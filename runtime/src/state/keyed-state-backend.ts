@@ -3,6 +3,7 @@ import { keyOfMapKey } from "../partition/canonical-key.js";
 import { keyGroupOf } from "../partition/key-groups.js";
 import type { Clock } from "../time/clock.js";
 import { ABSENT, type SnapshotMode } from "../util/change-tracker.js";
+import { copyValue } from "./copy-value.js";
 import type { KeyedPartSnapshot, KeyedStatePart } from "./keyed-state-part.js";
 import { migrationOf, versionOf } from "./migration.js";
 import { DELETED, type KeyedStateEntry } from "./snapshot.js";
@@ -67,6 +68,27 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
       this.descriptors.set(name, descriptor);
     }
     return table;
+  }
+
+  /** The names of the states this backend holds (declared, or made by the operator). */
+  stateNames(): string[] {
+    return [...this.tables.keys()];
+  }
+
+  /**
+   * A copy of key `key`'s value of state `name` as its handle's getter would return it (a list as
+   * its array, a map as its Map, an aggregating state's result), or undefined when the key has
+   * none. Read-only: no TTL refresh, no change tracking (see StateTable.peek); for queryable
+   * state, on the shard's thread between elements. A value state's default is not filled in.
+   */
+  peek(name: string, key: Key): unknown {
+    const table = this.tables.get(name);
+    if (table === undefined) return undefined;
+    const value = table.peek(key);
+    if (value === undefined) return undefined;
+    const descriptor = this.descriptors.get(name);
+    if (descriptor?.kind === "aggregating") return copyValue(descriptor.aggregate.getResult(value));
+    return copyValue(value);
   }
 
   /** Number of keys with live state in each table (for tests and metrics). */

@@ -169,6 +169,21 @@ export class StateTable<V> {
     return entry.value;
   }
 
+  /**
+   * The key's live value for a reader outside the record path (a queryable-state query): no TTL
+   * refresh (`onReadAndWrite` does not apply), no removal of an expired value, no change
+   * recorded and nothing preserved for a snapshot being read — the caller must not change what it
+   * gets (copy it first). An expired value is returned only with `returnExpiredIfNotCleanedUp`.
+   */
+  peek(key: Key): V | undefined {
+    const k = typeof key === "object" ? canonicalKey(key) : key;
+    if (this.plain !== undefined) return unbox(this.plain.get(k));
+    const entry = (this.expiring as Map<unknown, Expiring<V>>).get(k);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= this.clock.now() && !this.returnExpired) return undefined;
+    return entry.value;
+  }
+
   /** Sets the key's value and restarts its TTL. */
   set(key: Key, value: V): void {
     const k = typeof key === "object" ? canonicalKey(key) : key;

@@ -13,13 +13,16 @@ const TOKEN = /^[A-Za-z0-9_-]+$/;
  * - `kf.<jobId>.control`: node status, failure and cancellation, seen by every node of the job;
  * - `kf.<jobId>.checkpoint.down`: the checkpoint coordinator (node 0) to every node: trigger, complete, abort;
  * - `kf.<jobId>.checkpoint.up`: nodes to the coordinator: their shards' snapshots, declined triggers;
- * - `kf.<jobId>.checkpoint.restore`: requests to the coordinator for the state a node restores.
+ * - `kf.<jobId>.checkpoint.restore`: requests to the coordinator for the state a node restores;
+ * - `kf.<jobId>.query`: queryable-state requests; every node hears each, the node owning the key's
+ *   shard replies (node 0 replies to a query no node can answer, such as an unknown type).
  */
 export class JobSubjects {
   readonly control: string;
   readonly checkpointDown: string;
   readonly checkpointUp: string;
   readonly checkpointRestore: string;
+  readonly query: string;
   private readonly prefix: string;
 
   /** Throws InvalidSubjectTokenError unless `jobId` is one subject token of letters, digits, "-" and "_". */
@@ -30,6 +33,7 @@ export class JobSubjects {
     this.checkpointDown = `${this.prefix}.checkpoint.down`;
     this.checkpointUp = `${this.prefix}.checkpoint.up`;
     this.checkpointRestore = `${this.prefix}.checkpoint.restore`;
+    this.query = `${this.prefix}.query`;
   }
 
   data(edge: number, targetShard: number): string {

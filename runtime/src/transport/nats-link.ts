@@ -233,6 +233,14 @@ export class NatsLink {
    * so the asker hears why instead of timing out.
    */
   serve(subject: string, handler: (value: unknown) => unknown): Subscription {
+    return this.serveSome(subject, handler);
+  }
+
+  /**
+   * `serve`, where the handler may leave a request to another server of the subject: resolving
+   * with NO_REPLY sends nothing (several nodes hear a queryable-state request; the owner replies).
+   */
+  serveSome(subject: string, handler: (value: unknown) => unknown): Subscription {
     return this.nc.subscribe(subject, {
       callback: (error, message) => {
         if (error !== null) {
@@ -246,7 +254,7 @@ export class NatsLink {
           } catch (thrown) {
             reply = { error: thrown instanceof Error ? thrown.message : String(thrown) };
           }
-          if (!this.nc.isClosed()) message.respond(encodeValue(reply));
+          if (reply !== NO_REPLY && !this.nc.isClosed()) message.respond(encodeValue(reply));
         })();
       },
     });
@@ -297,6 +305,9 @@ export class NatsLink {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** What a `serveSome` handler resolves with to leave a request unanswered (another server answers it). */
+export const NO_REPLY: unique symbol = Symbol("no reply");
 
 /** A grant total: a float64, exact for any count of batches a job will send. */
 export function encodeTotal(total: number): Uint8Array {
