@@ -70,6 +70,16 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
     return table;
   }
 
+  changes(): { changed: number; keys: number } {
+    let changed = 0;
+    let keys = 0;
+    for (const table of this.tables.values()) {
+      changed += table.tracker.changedKeys();
+      keys += table.size;
+    }
+    return { changed, keys };
+  }
+
   /** The names of the states this backend holds (declared, or made by the operator). */
   stateNames(): string[] {
     return [...this.tables.keys()];

@@ -10,6 +10,11 @@ import type { KeyedStateEntry } from "./snapshot.js";
 export interface KeyedStatePart {
   /** True when this part can snapshot incrementally (see ChangeTracker.hasBase). */
   readonly hasBase: boolean;
+  /**
+   * About how many of the keys it holds changed since the last completed checkpoint (see
+   * ChangeTracker.changedKeys); absent: unknown, taken as few.
+   */
+  changes?(): { readonly changed: number; readonly keys: number };
   /** The mark of checkpoint `checkpointId`: synchronous and O(1); entries are read later. */
   snapshot(checkpointId: number, mode: SnapshotMode): KeyedPartSnapshot;
   checkpointComplete(checkpointId: number): void;

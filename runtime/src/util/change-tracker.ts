@@ -256,6 +256,16 @@ export class ChangeTracker<V> {
     if (drop > 0) this.sealed = this.sealed.slice(drop);
   }
 
+  /**
+   * About how many keys changed since the last completed checkpoint: a key changed in several
+   * epochs counts once per epoch, so it errs high. Cheap: set sizes only.
+   */
+  changedKeys(): number {
+    let changes = this.changed.size;
+    for (const sealed of this.sealed) changes += sealed.keys.size;
+    return changes;
+  }
+
   /** Keys changed since the last completed checkpoint (tests, metrics). */
   pendingChanges(): number {
     const all = mergeSealed([...this.sealed, { checkpointId: Number.POSITIVE_INFINITY, keys: this.changed }]);
