@@ -13,7 +13,10 @@ const TOKEN = /^[A-Za-z0-9_-]+$/;
  * - `kf.<jobId>.control`: node status, failure and cancellation, seen by every node of the job;
  * - `kf.<jobId>.checkpoint.down`: the checkpoint coordinator (node 0) to every node: trigger, complete, abort;
  * - `kf.<jobId>.checkpoint.up`: nodes to the coordinator: their shards' snapshots, declined triggers;
- * - `kf.<jobId>.checkpoint.restore`: requests to the coordinator for the state a node restores.
+ * - `kf.<jobId>.checkpoint.restore`: requests to the coordinator for the state a node restores;
+ * - `kf.<jobId>.fb.l<location>`: messages between per-key functions (feedback batches, of every
+ *   functions operator, with loop control messages) to the thread at location index `location`
+ *   (node × threads per node + thread), from any node; no credit (the loop is unbounded).
  */
 export class JobSubjects {
   readonly control: string;
@@ -38,6 +41,10 @@ export class JobSubjects {
 
   credit(channelId: number): string {
     return `${this.prefix}.c${channelId}.credit`;
+  }
+
+  feedback(location: number): string {
+    return `${this.prefix}.fb.l${location}`;
   }
 
   ask(channelId: number): string {
