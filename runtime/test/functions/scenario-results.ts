@@ -11,6 +11,8 @@ import {
   REMINDERS,
   ROOTS,
   ROUNDS,
+  SEQUENCE_LENGTH,
+  SEQUENCERS,
 } from "../fixtures/functions-scenarios-job.js";
 import type { Count, Countdown, Total } from "./function-types.js";
 
@@ -20,11 +22,11 @@ export type ScenarioResults = (sink: string) => readonly unknown[];
 const sorted = (values: readonly unknown[]) => values.map((v) => JSON.stringify(v)).sort();
 
 /** Final count per key, from a plain loop over the same generator (reader i of p makes records i, i+p, …). */
-export function expectedCounts(parallelism: number): Map<string, number> {
+export function expectedCounts(parallelism: number, records = RECORDS): Map<string, number> {
   const expected = new Map<string, number>();
   for (let shard = 0; shard < parallelism; shard++) {
     const random = new SeededRandom(3 + shard);
-    for (let i = shard; i < RECORDS; i += parallelism) {
+    for (let i = shard; i < records; i += parallelism) {
       const key = `k${random.nextInt(KEYS)}`;
       expected.set(key, (expected.get(key) ?? 0) + (i % 7));
     }
@@ -69,6 +71,11 @@ export function assertScenarios(get: ScenarioResults, parallelism: number, exact
     sorted(ROOTS.map((id) => ({ id, sum: squares, replies: FAN_OUT }))),
     "fan-out sums",
   );
+  assert.deepEqual(
+    sorted(get("sequences")),
+    sorted(SEQUENCERS.map((id) => ({ id: `${id}/receiver`, received: SEQUENCE_LENGTH, outOfOrder: 0 }))),
+    "messages from one function to another arrive in the order sent",
+  );
   const rang = REMINDERS.filter(([, m]) => m.kind === "arm" && m.tag === "a").map(([id]) => `${id}:a`);
   assert.deepEqual([...(get("rings") as string[])].sort(), rang.sort(), "reminders rang once, none cancelled");
   assert.deepEqual(
@@ -86,7 +93,7 @@ function sortedMap<V>(map: Map<string, V>): Map<string, V> {
 export function assertSameResults(a: ScenarioResults, b: ScenarioResults): void {
   assert.deepEqual(lastPerKey(a("counts") as Count[]), lastPerKey(b("counts") as Count[]));
   assert.equal(a("counts").length, b("counts").length);
-  for (const sink of ["rallies", "countdowns", "totals", "rings", "ring counts"]) {
+  for (const sink of ["rallies", "countdowns", "totals", "rings", "ring counts", "sequences"]) {
     assert.deepEqual(sorted(a(sink)), sorted(b(sink)), sink);
   }
 }
