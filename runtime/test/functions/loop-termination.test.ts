@@ -42,8 +42,8 @@ describe("termination detection of a feedback loop over several participants", (
     c.onPassive(0, n(1, 1));
     c.onPassive(1, n(1, 1));
     c.onPassive(2, n(1, 1));
-    // Participant 1 got a message (from 2, which reported before sending it... and then sent):
-    // 2 is active now, so its answer says so.
+    // Between the reports and the probe, participant 1 received a message (its count moved) and
+    // participant 2 became active again: neither answer confirms the reports.
     c.onAnswer(1, 0, n(1, 1));
     c.onAnswer(1, 1, n(1, 2));
     c.onAnswer(1, 2, undefined);
