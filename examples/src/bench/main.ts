@@ -1,4 +1,5 @@
 import { checkpointsBenchmark } from "./checkpoints.js";
+import { functionsBenchmark } from "./functions.js";
 import { keyedSumBenchmark } from "./keyed-sum.js";
 import { windowsBenchmark } from "./windows.js";
 
@@ -12,6 +13,7 @@ const benchmarks: Record<string, (runs: number) => Promise<object>> = {
   "keyed-sum": keyedSumBenchmark,
   windows: (runs) => windowsBenchmark(runs),
   checkpoints: checkpointsBenchmark,
+  functions: functionsBenchmark,
 };
 
 const name = process.argv[2] ?? "keyed-sum";

@@ -12,6 +12,7 @@ import { CreditedWriter } from "./credited-writer.js";
 export class PortLink {
   private readonly writers = new Map<number, PortChannelWriter>();
   private readonly readers = new Map<number, { gate: InputGate; inputChannel: number }>();
+  private feedback: ((bytes: Uint8Array) => void) | undefined;
 
   constructor(private readonly port: MessagePort) {
     port.on("message", (message: PortMessage) => this.receive(message));
@@ -42,7 +43,25 @@ export class PortLink {
     this.port.postMessage({ k: channelId });
   }
 
+  /**
+   * Sends an encoded batch of messages between per-key functions (handler/feedback-network.ts),
+   * transferred. Not a channel: no credit (the feedback loop is unbounded so that cycles cannot
+   * deadlock), but the same port, so batches arrive in the order sent.
+   */
+  postFeedback(bytes: Uint8Array): void {
+    this.port.postMessage({ f: bytes }, [bytes.buffer as ArrayBuffer]);
+  }
+
+  /** Where feedback batches arriving on this port go. */
+  onFeedback(handler: (bytes: Uint8Array) => void): void {
+    this.feedback = handler;
+  }
+
   private receive(message: PortMessage): void {
+    if (message.f !== undefined) {
+      this.feedback?.(message.f);
+      return;
+    }
     if (message.k !== undefined) {
       this.writers.get(message.k)?.grant(1);
       return;
@@ -64,6 +83,8 @@ interface PortMessage {
   readonly b?: Uint8Array;
   /** A channel granted one batch of credit. */
   readonly k?: number;
+  /** A batch of feedback entries between per-key functions. */
+  readonly f?: Uint8Array;
 }
 
 /**

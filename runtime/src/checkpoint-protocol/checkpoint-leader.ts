@@ -109,10 +109,7 @@ export class CheckpointLeader {
         uidOf,
         options.restore?.allowNonRestoredState,
       );
-      const inFlight = restore.inFlightRecords;
-      options.log(
-        `restoring from ${from.kind} ${from.id}${inFlight > 0 ? ` (${inFlight} in-flight records to replay)` : ""}`,
-      );
+      options.log(`restoring from ${from.kind} ${from.id}${restore.inFlightNote}`);
     }
     const leader = new CheckpointLeader(options, from, restore, graph);
     const { link } = options;

@@ -1,5 +1,6 @@
 import type { CheckpointMetadata, CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
 import { SOURCE_SPLITS_STATE } from "../checkpoint/shard-checkpointing.js";
+import { LOOP_STATE } from "../handler/function-dispatcher-operator.js";
 import { keyGroupRangeOf } from "../partition/key-groups.js";
 import type { ExecutionPlan } from "../plan/execution-plan.js";
 import type { InFlightBatch, OperatorRestore } from "../state/snapshot.js";
@@ -30,6 +31,26 @@ export class CheckpointRestore {
       for (const batches of byShard.values()) for (const batch of batches) records += batch.values.length;
     }
     return records;
+  }
+
+  /**
+   * How many messages between per-key functions the restored checkpoint holds in flight on
+   * feedback loops (union list state: every shard has them all, so shard 0's are counted).
+   */
+  get loopMessages(): number {
+    let messages = 0;
+    for (const byShard of this.operatorState.values()) messages += byShard.get(0)?.[LOOP_STATE]?.length ?? 0;
+    return messages;
+  }
+
+  /** What a restore log line says of the records and messages in flight it replays, "" for none. */
+  get inFlightNote(): string {
+    const notes: string[] = [];
+    const records = this.inFlightRecords;
+    if (records > 0) notes.push(`${records} in-flight records to replay`);
+    const messages = this.loopMessages;
+    if (messages > 0) notes.push(`${messages} messages between functions in flight`);
+    return notes.length === 0 ? "" : ` (${notes.join(", ")})`;
   }
 
   static async load(

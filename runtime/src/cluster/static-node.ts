@@ -5,6 +5,7 @@ import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
 import { CheckpointFollower } from "../checkpoint-protocol/checkpoint-follower.js";
 import { CheckpointLeader } from "../checkpoint-protocol/checkpoint-leader.js";
 import { NatsCheckpointLink } from "../checkpoint-protocol/nats-checkpoint-link.js";
+import { FeedbackNetwork } from "../handler/feedback-network.js";
 import { JobCancelledError, JobFailedError } from "../node/errors.js";
 import { loadJob } from "../node/load-job.js";
 import { ShardHost } from "../node/shard-host.js";
@@ -183,6 +184,17 @@ async function runOnLink(
       });
     }
   }
+  // Messages between per-key functions on other nodes: one subject per node (its thread 0), no
+  // credit. Subscribed before the node announces itself, so no peer publishes to it unheard.
+  const feedback = new FeedbackNetwork({
+    here: options.node,
+    locate: (shard) => shard % options.nodes,
+    route: (location) =>
+      location === options.node ? undefined : (bytes) => link.publish(link.subjects.feedback(location), bytes),
+    maxBytes: () => link.maxPayload,
+    onError: (error) => link.fail(error),
+  });
+  link.subscribe(link.subjects.feedback(options.node), (data) => feedback.receive(data));
   // Built before the node announces itself: a plan error surfaces here, before any peer waits on us.
   const host = new ShardHost({
     job,
@@ -214,6 +226,7 @@ async function runOnLink(
       link,
       ...(options.askIntervalMs === undefined ? {} : { askIntervalMs: options.askIntervalMs }),
     }),
+    feedback,
     ...(leader === undefined && follower === undefined
       ? {}
       : { checkpointing: (leader ?? (follower as CheckpointFollower)).shardCheckpointing }),

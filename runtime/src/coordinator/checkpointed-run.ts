@@ -191,8 +191,7 @@ async function startOnThisThread(
   if (from !== undefined) {
     const plan = buildExecutionPlan(graph, options.planOptions);
     restore = await CheckpointRestore.load(fromStorage, from, plan, uidOf, options.allowNonRestoredState);
-    const inFlight = restore.inFlightRecords;
-    log(`restoring from ${from.kind} ${from.id}${inFlight > 0 ? ` (${inFlight} in-flight records to replay)` : ""}`);
+    log(`restoring from ${from.kind} ${from.id}${restore.inFlightNote}`);
   }
   const host = new ShardHost({
     job: options.job,

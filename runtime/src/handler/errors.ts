@@ -53,9 +53,10 @@ export class UnknownFunctionTypeError extends KeyflowError {
 }
 
 /**
- * A shard of a functions operator cannot reach another shard of it: messages between functions
- * travel on a feedback loop that, for now, joins only shards on one thread. Terminal: run the job
- * with `workers: 0` on one node (or the functions operator at parallelism 1).
+ * A shard of a functions operator cannot reach another shard of it: its host was built without a
+ * feedback network to the thread or node of that shard (a host embedded by hand, or a placement
+ * no link covers). Worker threads of one process and the nodes of a static cluster are reached;
+ * terminal otherwise: run the job with `workers: 0`, or give the host a FeedbackNetwork.
  */
 export class FeedbackUnreachableError extends KeyflowError {
   readonly code = "FUNCTIONS_FEEDBACK_UNREACHABLE";
@@ -65,11 +66,35 @@ export class FeedbackUnreachableError extends KeyflowError {
     missing: readonly number[],
   ) {
     super(
-      `operator "${operator}" (shard ${shard}): shards ${missing.join(", ")} of this functions operator run on another ` +
-        "thread or node; messages between functions reach only shards on the same thread for now: " +
-        "run with workers: 0 on one node, or set the functions operator's parallelism to 1",
+      `operator "${operator}" (shard ${shard}): shards ${missing.join(", ")} of this functions operator run on a ` +
+        "thread or node this host has no feedback link to, so messages between functions cannot reach them: " +
+        "run with workers: 0, or give the shard host a feedback network (worker threads and static clusters have one)",
     );
   }
+}
+
+/**
+ * A message between functions encodes to more bytes than the link between two nodes carries in
+ * one message (NATS's max_payload). Names both sizes. Terminal: send smaller messages, or raise
+ * the server's max_payload.
+ */
+export class FeedbackMessageTooLargeError extends KeyflowError {
+  readonly code = "FUNCTIONS_FEEDBACK_MESSAGE_TOO_LARGE";
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(`a message between functions takes ${bytes} bytes encoded, above the link's limit of ${maxBytes}`);
+  }
+}
+
+/**
+ * Feedback traffic that breaks the protocol: an entry for an operator or shard not hosted where it
+ * arrived, a control message of an unknown kind, or no link to a participant. A bug or two jobs
+ * sharing subjects; terminal.
+ */
+export class FeedbackProtocolError extends KeyflowError {
+  readonly code = "FUNCTIONS_FEEDBACK_PROTOCOL";
 }
 
 /** A handler passed `sendAfter` a delay that is not a finite number of ms >= 0. Thrown to the handler. */

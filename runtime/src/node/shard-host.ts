@@ -3,6 +3,8 @@ import type { ChannelReader, ChannelWriter, InputGate } from "../channel/channel
 import { DEFAULT_CHANNEL_CREDIT } from "../channel/channel.js";
 import { LocalChannel } from "../channel/local-channel.js";
 import type { ShardCheckpointing } from "../checkpoint/shard-checkpointing.js";
+import { FEEDBACK_NETWORK } from "../handler/feedback-loop.js";
+import type { FeedbackNetwork } from "../handler/feedback-network.js";
 import { MailboxScheduler } from "../mailbox/mailbox-scheduler.js";
 import type { ResultCollector } from "../operator/operator.js";
 import { buildExecutionPlan, type ExecutionPlan, type PlanChannel, type PlanOptions } from "../plan/execution-plan.js";
@@ -41,6 +43,11 @@ export interface ShardHostOptions {
    * checkpoint older than what they would commit. Default false (run them at once).
    */
   readonly deferJobFinished?: boolean;
+  /**
+   * Links this thread to the others hosting shards of the job, for messages between per-key
+   * functions (their feedback loops). Absent: a functions operator must have all its shards here.
+   */
+  readonly feedback?: FeedbackNetwork;
 }
 
 /**
@@ -106,6 +113,12 @@ export class ShardHost {
       this.settle = resolve;
     });
     this.scheduler.onError = (runnable, error) => (runnable as Shard).fail(error);
+    const feedback = options.feedback;
+    if (feedback !== undefined) {
+      // Before the shards: functions operators find it as they are built.
+      this.threadShared.set(FEEDBACK_NETWORK, feedback);
+      this.closers.push(() => feedback.close());
+    }
     this.createShards();
   }
 

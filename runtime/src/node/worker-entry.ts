@@ -2,7 +2,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import { CROSS_THREAD_BATCH_FACTOR, PortChannelReader, PortChannelWriter, PortLink } from "../channel/port-channel.js";
 import { CheckpointFollower } from "../checkpoint-protocol/checkpoint-follower.js";
 import { ThreadCheckpointLink } from "../checkpoint-protocol/port-checkpoint-link.js";
+import { FeedbackNetwork } from "../handler/feedback-network.js";
 import { buildExecutionPlan } from "../plan/execution-plan.js";
+import { placeShard } from "../plan/placement.js";
 import { answerOnHost } from "../query/answer-on-host.js";
 import { systemClock } from "../time/clock.js";
 import { serializeError } from "../util/serialized-error.js";
@@ -99,6 +101,21 @@ try {
     reader: (channel, source, gate) =>
       new PortChannelReader(channel.id, linkTo(source.thread), gate, channel.inputChannel),
   };
+  // Messages between per-key functions on other threads go over the same ports (feedback batches).
+  const feedback = new FeedbackNetwork({
+    here: setup.node * setup.threads + setup.thread,
+    locate: (shard) => {
+      const location = placeShard(shard, setup.nodes, setup.threads);
+      return location.node * setup.threads + location.thread;
+    },
+    route: (location) => {
+      const link = links.get(location % setup.threads);
+      return Math.floor(location / setup.threads) !== setup.node || link === undefined
+        ? undefined
+        : (bytes) => link.postFeedback(bytes);
+    },
+  });
+  for (const link of links.values()) link.onFeedback((bytes) => feedback.receive(bytes));
   host = new ShardHost({
     job,
     planOptions: setup.planOptions,
@@ -114,6 +131,7 @@ try {
     bufferTimeoutMs: setup.bufferTimeoutMs,
     credit: setup.credit,
     crossThread,
+    feedback,
     ...(follower === undefined ? {} : { checkpointing: follower.shardCheckpointing, deferJobFinished: true }),
   });
   follower?.start(host);

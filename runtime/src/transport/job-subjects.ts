@@ -16,6 +16,9 @@ const TOKEN = /^[A-Za-z0-9_-]+$/;
  * - `kf.<jobId>.checkpoint.restore`: requests to the coordinator for the state a node restores;
  * - `kf.<jobId>.query`: queryable-state requests; every node hears each, the node owning the key's
  *   shard replies (node 0 replies to a query no node can answer, such as an unknown type).
+ * - `kf.<jobId>.fb.l<location>`: messages between per-key functions (feedback batches, of every
+ *   functions operator, with loop control messages) to the thread at location index `location`
+ *   (node × threads per node + thread), from any node; no credit (the loop is unbounded).
  */
 export class JobSubjects {
   readonly control: string;
@@ -42,6 +45,10 @@ export class JobSubjects {
 
   credit(channelId: number): string {
     return `${this.prefix}.c${channelId}.credit`;
+  }
+
+  feedback(location: number): string {
+    return `${this.prefix}.fb.l${location}`;
   }
 
   ask(channelId: number): string {

@@ -203,6 +203,11 @@ export class NatsLink {
     });
   }
 
+  /** The largest payload the server takes in one message (undefined before it said). */
+  get maxPayload(): number | undefined {
+    return this.nc.info?.max_payload;
+  }
+
   /** Publishes raw bytes (a credit ask, for instance). */
   publish(subject: string, data: Uint8Array = EMPTY): void {
     if (this.nc.isClosed() || this.nc.isDraining()) return;

@@ -9,6 +9,8 @@ import {
   egress,
   valueState,
 } from "@keyflow/functions-sdk";
+import { FeedbackUnreachableError } from "../../src/handler/errors.js";
+import { FeedbackLoop } from "../../src/handler/feedback-loop.js";
 import { execute, JobFailedError } from "../../src/index.js";
 import { type Count, type CounterMessage, counter, counts } from "./function-types.js";
 
@@ -98,15 +100,22 @@ describe("functions that fail", () => {
     });
   });
 
-  it("refuse shards of one functions operator on different worker threads, for now", async () => {
+  it("run one functions operator's shards on different worker threads, as on one thread", async () => {
     const module = new URL("../fixtures/functions-job.js", import.meta.url);
-    await assert.rejects(execute(module, { parallelism: 2, workers: 2 }), (error: unknown) => {
-      assert.ok(error instanceof JobFailedError, String(error));
-      assert.equal(error.reason.code, "FUNCTIONS_FEEDBACK_UNREACHABLE");
-      assert.match(error.reason.message, /run with workers: 0/);
-      return true;
-    });
-    const result = await execute(module, { parallelism: 2, workers: 0 });
-    assert.equal(result.collected.get("counts")?.length, 100);
+    const onWorkers = await execute(module, { parallelism: 2, workers: 2 });
+    const oneThread = await execute(module, { parallelism: 2, workers: 0 });
+    assert.equal(onWorkers.collected.get("counts")?.length, 100);
+    const sorted = (values: readonly unknown[] | undefined) => (values ?? []).map((v) => JSON.stringify(v)).sort();
+    assert.deepEqual(sorted(onWorkers.collected.get("counts")), sorted(oneThread.collected.get("counts")));
+  });
+
+  it("name the shards a feedback loop without a network to other threads cannot reach", () => {
+    const loop = new FeedbackLoop(3);
+    const endpoint = { deliver() {}, pendingDelayed: 0, quiet() {} };
+    loop.join(1, endpoint);
+    assert.deepEqual(loop.missing(), [0, 2]);
+    const error = new FeedbackUnreachableError("Functions", "Functions#1", loop.missing());
+    assert.equal(error.code, "FUNCTIONS_FEEDBACK_UNREACHABLE");
+    assert.match(error.message, /shards 0, 2 of this functions operator/);
   });
 });
