@@ -13,6 +13,7 @@ import {
   ListHandle,
   MapHandle,
   ReducingHandle,
+  TableCell,
   ValueHandle,
 } from "./state-handles.js";
 import { StateTable, type ValueCodec } from "./state-table.js";
@@ -187,15 +188,15 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
     const table = this.table(name, descriptor);
     switch (descriptor.kind) {
       case "value":
-        return new ValueHandle(this, table, descriptor.defaultValue);
+        return new ValueHandle(new TableCell(this, table), descriptor.defaultValue);
       case "list":
-        return new ListHandle(this, table as StateTable<unknown[]>);
+        return new ListHandle(new TableCell(this, table as StateTable<unknown[]>));
       case "map":
-        return new MapHandle(this, table as StateTable<Map<unknown, unknown>>);
+        return new MapHandle(new TableCell(this, table as StateTable<Map<unknown, unknown>>));
       case "reducing":
-        return new ReducingHandle(this, table, descriptor.reduce);
+        return new ReducingHandle(new TableCell(this, table), descriptor.reduce);
       case "aggregating":
-        return new AggregatingHandle(this, table, descriptor.aggregate);
+        return new AggregatingHandle(new TableCell(this, table), descriptor.aggregate);
     }
   }
 }

@@ -1,16 +1,19 @@
 import type {
   AggregateFunction,
-  AggregatingState,
-  ListState,
-  MapState,
-  ReducingState,
   StateDeclarations,
   StateDescriptor,
   StateHandleOf,
   StateHandles,
-  ValueState,
 } from "@keyflow/functions-sdk";
 import type { KeyedStatePart } from "../state/keyed-state-part.js";
+import {
+  AggregatingHandle,
+  ListHandle,
+  MapHandle,
+  ReducingHandle,
+  type StateCell,
+  ValueHandle,
+} from "../state/state-handles.js";
 import type { ValueCodec } from "../state/state-table.js";
 import { WindowTable } from "./window-table.js";
 
@@ -142,15 +145,15 @@ export class WindowStateStore {
   private makeHandle(name: string, descriptor: StateDescriptor): unknown {
     switch (descriptor.kind) {
       case "value":
-        return new WindowValueState(this, name, descriptor.defaultValue);
+        return new ValueHandle(new WindowCell(this, name), descriptor.defaultValue);
       case "list":
-        return new WindowListState(this, name);
+        return new ListHandle(new WindowCell<unknown[]>(this, name));
       case "map":
-        return new WindowMapState(this, name);
+        return new MapHandle(new WindowCell<Map<unknown, unknown>>(this, name));
       case "reducing":
-        return new WindowReducingState(this, name, descriptor.reduce);
+        return new ReducingHandle(new WindowCell(this, name), descriptor.reduce);
       case "aggregating":
-        return new WindowAggregatingState(this, name, descriptor.aggregate as Accumulating);
+        return new AggregatingHandle(new WindowCell(this, name), descriptor.aggregate as Accumulating);
     }
   }
 }
@@ -191,140 +194,19 @@ function combinerOf(name: string, descriptor: StateDescriptor): (a: unknown, b: 
   }
 }
 
-class WindowValueState<T> implements ValueState<T> {
-  constructor(
-    private readonly store: WindowStateStore,
-    private readonly name: string,
-    private readonly defaultValue: T | undefined,
-  ) {}
-  value(): T | undefined {
-    const value = this.store.read(this.name) as T | undefined;
-    return value === undefined ? this.defaultValue : value;
-  }
-  update(value: T): void {
-    this.store.write(this.name, value);
-  }
-  clear(): void {
-    this.store.write(this.name, undefined);
-  }
-}
-
-class WindowListState<T> implements ListState<T> {
+/** One named value of the window a WindowStateStore is at. */
+class WindowCell<T> implements StateCell<T> {
   constructor(
     private readonly store: WindowStateStore,
     private readonly name: string,
   ) {}
-  get(): T[] {
-    return (this.store.read(this.name) as T[] | undefined)?.slice() ?? [];
-  }
-  add(value: T): void {
-    const list = this.store.read(this.name) as T[] | undefined;
-    if (list === undefined) this.store.write(this.name, [value]);
-    else {
-      list.push(value);
-      this.store.touch();
-    }
-  }
-  addAll(values: readonly T[]): void {
-    if (values.length === 0) return;
-    const list = this.store.read(this.name) as T[] | undefined;
-    if (list === undefined) this.store.write(this.name, values.slice());
-    else {
-      for (const value of values) list.push(value);
-      this.store.touch();
-    }
-  }
-  update(values: readonly T[]): void {
-    this.store.write(this.name, values.length === 0 ? undefined : values.slice());
-  }
-  clear(): void {
-    this.store.write(this.name, undefined);
-  }
-}
-
-class WindowMapState<K, V> implements MapState<K, V> {
-  constructor(
-    private readonly store: WindowStateStore,
-    private readonly name: string,
-  ) {}
-  private map(): Map<K, V> | undefined {
-    return this.store.read(this.name) as Map<K, V> | undefined;
-  }
-  get(key: K): V | undefined {
-    return this.map()?.get(key);
-  }
-  put(key: K, value: V): void {
-    const map = this.map();
-    if (map === undefined) this.store.write(this.name, new Map([[key, value]]));
-    else {
-      map.set(key, value);
-      this.store.touch();
-    }
-  }
-  putAll(entries: Iterable<readonly [K, V]>): void {
-    for (const [key, value] of entries) this.put(key, value);
-  }
-  remove(key: K): void {
-    const map = this.map();
-    if (map === undefined) return;
-    map.delete(key);
-    if (map.size === 0) this.clear();
-    else this.store.touch();
-  }
-  contains(key: K): boolean {
-    return this.map()?.has(key) ?? false;
-  }
-  entries(): Array<[K, V]> {
-    return Array.from(this.map() ?? []);
-  }
-  keys(): K[] {
-    return Array.from(this.map()?.keys() ?? []);
-  }
-  values(): V[] {
-    return Array.from(this.map()?.values() ?? []);
-  }
-  isEmpty(): boolean {
-    return (this.map()?.size ?? 0) === 0;
-  }
-  clear(): void {
-    this.store.write(this.name, undefined);
-  }
-}
-
-class WindowReducingState<T> implements ReducingState<T> {
-  constructor(
-    private readonly store: WindowStateStore,
-    private readonly name: string,
-    private readonly reduce: (a: T, b: T) => T,
-  ) {}
-  get(): T | undefined {
+  read(): T | undefined {
     return this.store.read(this.name) as T | undefined;
   }
-  add(value: T): void {
-    const current = this.store.read(this.name) as T | undefined;
-    this.store.write(this.name, current === undefined ? value : this.reduce(current, value));
+  write(value: T | undefined): void {
+    this.store.write(this.name, value);
   }
-  clear(): void {
-    this.store.write(this.name, undefined);
-  }
-}
-
-class WindowAggregatingState<IN, OUT> implements AggregatingState<IN, OUT> {
-  constructor(
-    private readonly store: WindowStateStore,
-    private readonly name: string,
-    private readonly aggregate: Accumulating,
-  ) {}
-  get(): OUT | undefined {
-    const accumulator = this.store.read(this.name);
-    return accumulator === undefined ? undefined : (this.aggregate.getResult(accumulator) as OUT);
-  }
-  add(value: IN): void {
-    const current = this.store.read(this.name);
-    const accumulator = current === undefined ? this.aggregate.createAccumulator() : current;
-    this.store.write(this.name, this.aggregate.add(value, accumulator));
-  }
-  clear(): void {
-    this.store.write(this.name, undefined);
+  touch(): void {
+    this.store.touch();
   }
 }
