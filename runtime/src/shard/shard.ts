@@ -2,9 +2,8 @@ import type { OperatorNode, RuntimeContext, SourceOutput, SourceReader } from "@
 import type { ChannelReader, ChannelWriter, InputGate } from "../channel/channel.js";
 import { RecordWriter } from "../channel/record-writer.js";
 import { BarrierAligner } from "../checkpoint/barrier-aligner.js";
-import { SourceNotCheckpointableError } from "../checkpoint/errors.js";
-import { InFlightRecorder, type RecordedCheckpoint } from "../checkpoint/in-flight-recorder.js";
-import { type ShardCheckpointing, SOURCE_SPLITS_STATE } from "../checkpoint/shard-checkpointing.js";
+import { InFlightRecorder } from "../checkpoint/in-flight-recorder.js";
+import type { ShardCheckpointing } from "../checkpoint/shard-checkpointing.js";
 import type { Barrier, RecordBatch } from "../element/stream-element.js";
 import { END_OF_INPUT, MAX_WATERMARK, type StreamElement } from "../element/stream-element.js";
 import { Mailbox } from "../mailbox/mailbox.js";
@@ -12,16 +11,16 @@ import type { MailboxScheduler, Runnable } from "../mailbox/mailbox-scheduler.js
 import { isRecordPathFailure, UserFunctionError } from "../operator/errors.js";
 import type { ResultCollector, StreamOperator } from "../operator/operator.js";
 import { WatermarkGeneration } from "../operator/watermark-generation.js";
-import { keyGroupRangeOf } from "../partition/key-groups.js";
 import type { ExecutionPlan, PlanEdge, PlanVertex } from "../plan/execution-plan.js";
 import { keySelectorOfEdge } from "../plan/execution-plan.js";
-import type { InFlightBatch, OperatorSnapshot } from "../state/snapshot.js";
+import type { InFlightBatch } from "../state/snapshot.js";
 import type { Clock } from "../time/clock.js";
 import type { ProcessingTimeService } from "../time/processing-time-service.js";
 import { WatermarkValve } from "../time/watermark-valve.js";
 import { createOperator } from "./create-operator.js";
 import { edgeSelector } from "./edge-selector.js";
 import { ChainedTarget, OperatorOutput, type RecordTarget } from "./operator-output.js";
+import { ShardSnapshots } from "./shard-snapshots.js";
 
 /**
  * The lifecycle of a shard:
@@ -88,14 +87,8 @@ export class Shard implements Runnable, InputGate {
   private recovered: readonly InFlightBatch[] = [];
   private recoveredAt = 0;
   private sourceNode: OperatorNode | undefined;
-  /**
-   * Checkpoints whose snapshot an operator of the chain completes later (see
-   * StreamOperator.completeSnapshot), by id: how many operators it waits for, and the report to
-   * make once they are done.
-   */
-  private readonly completing = new Map<number, { waiting: number; report: (() => void) | undefined }>();
-  /** Whether this shard took a snapshot since it started: its first one is full, later ones incremental. */
-  private snapshotTaken = false;
+  /** Takes, completes and reports the chain's snapshots; undefined without checkpoints. */
+  private readonly snapshots: ShardSnapshots | undefined;
   private reader: SourceReader<unknown> | undefined;
   private sourceOutput: SourceOutput<unknown> | undefined;
   private sourceHeadOutput: OperatorOutput | undefined;
@@ -129,6 +122,23 @@ export class Shard implements Runnable, InputGate {
 
   constructor(private readonly options: ShardOptions) {
     this.name = `${options.vertex.name}#${options.index}`;
+    const checkpointing = options.checkpointing;
+    this.snapshots =
+      checkpointing === undefined
+        ? undefined
+        : new ShardSnapshots({
+            name: this.name,
+            plan: options.plan,
+            vertex: options.vertex,
+            index: options.index,
+            nodes: options.nodes,
+            checkpointing,
+            operators: this.operators,
+            source: () =>
+              this.sourceNode === undefined || this.reader === undefined
+                ? undefined
+                : { node: this.sourceNode, reader: this.reader },
+          });
   }
 
   get vertex(): PlanVertex {
@@ -286,7 +296,7 @@ export class Shard implements Runnable, InputGate {
       return;
     }
     try {
-      await this.restoreOperators();
+      if (this.snapshots !== undefined) this.recovered = await this.snapshots.restore(this.inFlight !== undefined);
       for (let i = this.operators.length - 1; i >= 0; i--) await (this.operators[i] as StreamOperator).open();
     } catch (error) {
       this.fail(error);
@@ -468,7 +478,7 @@ export class Shard implements Runnable, InputGate {
       }
       case "end": {
         this.endedChannels++;
-        if (this.inFlight !== undefined) this.reportRecorded(this.inFlight.onEnd(channel));
+        if (this.inFlight !== undefined) this.snapshots?.reportRecorded(this.inFlight.onEnd(channel));
         const aligning = (this.aligner as BarrierAligner).aligning;
         if ((this.aligner as BarrierAligner).onEnd(channel) === "aligned" && aligning !== undefined) {
           this.aligned({ kind: "barrier", checkpointId: aligning, timestamp: this.options.clock.now() });
@@ -493,7 +503,7 @@ export class Shard implements Runnable, InputGate {
     this.mailbox.putMail(() => {
       if (unaligned && !savepoint) {
         // A source has no inputs, so nothing in flight: snapshot and send the barrier ahead.
-        this.takeSnapshot(checkpointId, false);
+        this.snapshots?.take(checkpointId, false);
         for (const writer of this.writers) {
           writer.broadcastPriority({ kind: "barrier", checkpointId, timestamp, unaligned: true });
         }
@@ -509,7 +519,7 @@ export class Shard implements Runnable, InputGate {
 
   /** Every input delivered the barrier (or this is a source): snapshot, forward it, resume held channels. */
   private aligned(barrier: Barrier): void {
-    this.takeSnapshot(barrier.checkpointId, barrier.savepoint === true);
+    this.snapshots?.take(barrier.checkpointId, barrier.savepoint === true);
     for (const writer of this.writers) writer.broadcastElement(barrier);
     this.resumeHeld();
   }
@@ -521,9 +531,9 @@ export class Shard implements Runnable, InputGate {
    */
   private startUnaligned(barrier: Barrier): void {
     const recorder = this.inFlight;
-    if (recorder === undefined || !recorder.isNew(barrier.checkpointId)) return;
-    const snapshots = this.operatorSnapshots(barrier.checkpointId, false);
-    if (snapshots === undefined) return;
+    const shardSnapshots = this.snapshots;
+    if (recorder === undefined || shardSnapshots === undefined || !recorder.isNew(barrier.checkpointId)) return;
+    const snapshots = shardSnapshots.snapshots(barrier.checkpointId, false);
     for (const writer of this.writers) {
       writer.broadcastPriority({
         kind: "barrier",
@@ -535,7 +545,7 @@ export class Shard implements Runnable, InputGate {
     // Restored records not yet replayed are in no upstream snapshot: they are in flight again.
     const pending = this.recovered.slice(this.recoveredAt);
     const done = recorder.start(barrier.checkpointId, snapshots, pending);
-    if (done !== undefined) this.reportRecorded([done]);
+    if (done !== undefined) shardSnapshots.reportRecorded([done]);
   }
 
   /**
@@ -548,7 +558,9 @@ export class Shard implements Runnable, InputGate {
     if (recorder === undefined) return;
     if (recorder.isNew(barrier.checkpointId)) this.startUnaligned(barrier);
     if (!recorder.isOpen(channel)) return;
-    this.reportRecorded(recorder.onBarrier(channel, barrier.checkpointId, this.queuedBefore(channel, barrier)));
+    this.snapshots?.reportRecorded(
+      recorder.onBarrier(channel, barrier.checkpointId, this.queuedBefore(channel, barrier)),
+    );
   }
 
   /** The record batches of `channel` not processed yet that came before `barrier`, in order. */
@@ -578,113 +590,7 @@ export class Shard implements Runnable, InputGate {
     if (recorder === undefined) return;
     // Only if the mail has not run (it runs first): then nothing of the channel is queued ahead.
     if (recorder.isNew(barrier.checkpointId)) this.startUnaligned(barrier);
-    this.reportRecorded(recorder.onBarrier(channel, barrier.checkpointId, []));
-  }
-
-  /** Reports unaligned checkpoints whose in-flight records are complete: they go with the head operator's snapshot. */
-  private reportRecorded(recorded: readonly RecordedCheckpoint[]): void {
-    const checkpointing = this.options.checkpointing;
-    if (checkpointing === undefined) return;
-    for (const { checkpointId, snapshots, inFlight } of recorded) {
-      this.whenWhole(checkpointId, () =>
-        checkpointing.onSnapshot({
-          checkpointId,
-          savepoint: false,
-          vertexId: this.options.vertex.id,
-          shardIndex: this.options.index,
-          snapshots: this.withInFlight(snapshots, inFlight),
-        }),
-      );
-    }
-  }
-
-  /**
-   * The head operator's snapshot carrying `inFlight` (one made for it when it has no state), so
-   * every shard of the vertex writes a manifest for it and the records restore with its state.
-   */
-  private withInFlight(snapshots: OperatorSnapshot[], inFlight: readonly InFlightBatch[]): OperatorSnapshot[] {
-    const { plan, vertex, index } = this.options;
-    const uid = (this.options.nodes[vertex.head.id] as OperatorNode).uid;
-    const at = snapshots.findIndex((snapshot) => snapshot.uid === uid);
-    const own = snapshots[at];
-    const maxParallelism = plan.parallelismOf.get(vertex.head.id)?.maxParallelism ?? 128;
-    const carrying: OperatorSnapshot =
-      own === undefined
-        ? {
-            uid,
-            mode: "full",
-            keyGroups: keyGroupRangeOf(index, maxParallelism, vertex.parallelism),
-            keyed: [],
-            operatorState: {},
-            inFlight,
-            release() {},
-          }
-        : {
-            uid,
-            mode: own.mode,
-            keyGroups: own.keyGroups,
-            keyed: own.keyed,
-            operatorState: own.operatorState,
-            ...(own.stateVersions === undefined ? {} : { stateVersions: own.stateVersions }),
-            inFlight,
-            release: () => own.release(),
-          };
-    return own === undefined ? [...snapshots, carrying] : snapshots.map((s, i) => (i === at ? carrying : s));
-  }
-
-  /** Every stateful operator's snapshot (a source's split positions first); undefined without checkpointing. */
-  private operatorSnapshots(checkpointId: number, savepoint: boolean): OperatorSnapshot[] | undefined {
-    if (this.options.checkpointing === undefined) return undefined;
-    const mode = savepoint || !this.snapshotTaken ? "full" : "incremental";
-    const snapshots: OperatorSnapshot[] = [];
-    const splits = this.sourceSplitsSnapshot();
-    if (splits !== undefined) snapshots.push(splits);
-    for (const operator of this.operators) {
-      const snapshot = operator.snapshotState?.(checkpointId, mode);
-      if (snapshot === undefined) continue;
-      const at = snapshots.push(snapshot) - 1;
-      if (operator.completeSnapshot === undefined) continue;
-      let pending = this.completing.get(checkpointId);
-      if (pending === undefined) {
-        pending = { waiting: 0, report: undefined };
-        this.completing.set(checkpointId, pending);
-      }
-      const waiting = pending;
-      waiting.waiting++;
-      operator.completeSnapshot(checkpointId, snapshot, (whole) => {
-        snapshots[at] = whole;
-        // Not in the map any more: the shard failed or was cancelled, and reports nothing.
-        if (--waiting.waiting > 0 || this.completing.get(checkpointId) !== waiting) return;
-        this.completing.delete(checkpointId);
-        waiting.report?.();
-      });
-    }
-    this.snapshotTaken = true;
-    return snapshots;
-  }
-
-  /** Runs `report` once every operator's part of checkpoint `checkpointId` is whole (at once when none waits). */
-  private whenWhole(checkpointId: number, report: () => void): void {
-    const pending = this.completing.get(checkpointId);
-    if (pending === undefined || pending.waiting === 0) report();
-    else pending.report = report;
-  }
-
-  private takeSnapshot(checkpointId: number, savepoint: boolean, unaligned = false): void {
-    const checkpointing = this.options.checkpointing;
-    const taken = this.operatorSnapshots(checkpointId, savepoint);
-    if (checkpointing === undefined || taken === undefined) return;
-    this.whenWhole(checkpointId, () => {
-      // A finished shard with inputs writes (empty) in-flight records like its running siblings.
-      const snapshots = unaligned && this.inFlight !== undefined ? this.withInFlight(taken, []) : taken;
-      checkpointing.onSnapshot({
-        checkpointId,
-        savepoint,
-        vertexId: this.options.vertex.id,
-        shardIndex: this.options.index,
-        snapshots,
-      });
-    });
+    this.snapshots?.reportRecorded(recorder.onBarrier(channel, barrier.checkpointId, []));
   }
 
   /**
@@ -695,7 +601,7 @@ export class Shard implements Runnable, InputGate {
    */
   snapshotFinished(checkpointId: number, savepoint: boolean, unaligned = false): void {
     if (this.state !== "finished") throw new Error(`${this.name} has not finished`);
-    this.takeSnapshot(checkpointId, savepoint, unaligned && !savepoint);
+    this.snapshots?.take(checkpointId, savepoint, unaligned && !savepoint && this.inFlight !== undefined);
   }
 
   private resumeHeld(): void {
@@ -705,45 +611,6 @@ export class Shard implements Runnable, InputGate {
     this.replayAt = 0;
     this.held = [];
     if (this.state === "running") this.options.scheduler.wake(this);
-  }
-
-  private sourceSplitsSnapshot(): OperatorSnapshot | undefined {
-    const node = this.sourceNode;
-    const reader = this.reader;
-    if (node === undefined || reader === undefined) return undefined;
-    if (reader.snapshotSplits === undefined) throw new SourceNotCheckpointableError(node.name);
-    let items: unknown[];
-    try {
-      items = reader.snapshotSplits();
-    } catch (error) {
-      throw UserFunctionError.of(node.name, this.name, "(snapshot splits)", error);
-    }
-    const { plan, vertex } = this.options;
-    const maxParallelism = plan.parallelismOf.get(node.id)?.maxParallelism ?? 128;
-    return {
-      uid: node.uid,
-      mode: "full",
-      keyGroups: keyGroupRangeOf(this.options.index, maxParallelism, vertex.parallelism),
-      keyed: [],
-      operatorState: { [SOURCE_SPLITS_STATE]: { distribution: "split", items } },
-      release() {},
-    };
-  }
-
-  /** Restores each stateful operator from the host's checkpoint, before it opens. */
-  private async restoreOperators(): Promise<void> {
-    const checkpointing = this.options.checkpointing;
-    if (checkpointing === undefined) return;
-    if (this.inFlight !== undefined) {
-      const { vertex, index } = this.options;
-      const uid = (this.options.nodes[vertex.head.id] as OperatorNode).uid;
-      this.recovered = checkpointing.restoredInFlight?.(uid, index, vertex.parallelism) ?? [];
-    }
-    for (const operator of this.operators) {
-      if (operator.restoreState === undefined) continue;
-      const restore = checkpointing.restoreFor(operator.node.uid, this.options.index, this.options.vertex.parallelism);
-      if (restore !== undefined) await operator.restoreState(restore);
-    }
   }
 
   /** Checkpoint `checkpointId` completed (or was aborted): operators commit (or roll back) what it covers. */
@@ -896,7 +763,7 @@ export class Shard implements Runnable, InputGate {
     this.state = "failed";
     this.mailbox.clear();
     this.inFlight?.clear();
-    this.completing.clear();
+    this.snapshots?.drop();
     void this.closeAll().catch(() => {});
     this.options.onFailed(this, error instanceof Error ? error : new Error(String(error)));
   }
@@ -907,7 +774,7 @@ export class Shard implements Runnable, InputGate {
     this.state = "cancelled";
     this.mailbox.clear();
     this.inFlight?.clear();
-    this.completing.clear();
+    this.snapshots?.drop();
     void this.closeAll().catch(() => {});
   }
 }
