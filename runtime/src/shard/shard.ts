@@ -1,16 +1,15 @@
-import type { OperatorNode, RuntimeContext, SourceOutput, SourceReader } from "@keyflow/functions-sdk";
+import type { OperatorNode, RuntimeContext } from "@keyflow/functions-sdk";
 import type { ChannelReader, ChannelWriter, InputGate } from "../channel/channel.js";
 import { RecordWriter } from "../channel/record-writer.js";
 import { BarrierAligner } from "../checkpoint/barrier-aligner.js";
 import { InFlightRecorder } from "../checkpoint/in-flight-recorder.js";
 import type { ShardCheckpointing } from "../checkpoint/shard-checkpointing.js";
 import type { Barrier, RecordBatch } from "../element/stream-element.js";
-import { END_OF_INPUT, MAX_WATERMARK, type StreamElement } from "../element/stream-element.js";
+import { END_OF_INPUT, type StreamElement } from "../element/stream-element.js";
 import { Mailbox } from "../mailbox/mailbox.js";
 import type { MailboxScheduler, Runnable } from "../mailbox/mailbox-scheduler.js";
 import { isRecordPathFailure, UserFunctionError } from "../operator/errors.js";
 import type { ResultCollector, StreamOperator } from "../operator/operator.js";
-import { WatermarkGeneration } from "../operator/watermark-generation.js";
 import type { ExecutionPlan, PlanEdge, PlanVertex } from "../plan/execution-plan.js";
 import { keySelectorOfEdge } from "../plan/execution-plan.js";
 import type { InFlightBatch } from "../state/snapshot.js";
@@ -21,6 +20,7 @@ import { createOperator } from "./create-operator.js";
 import { edgeSelector } from "./edge-selector.js";
 import { ChainedTarget, OperatorOutput, type RecordTarget } from "./operator-output.js";
 import { ShardSnapshots } from "./shard-snapshots.js";
+import { ShardSource } from "./shard-source.js";
 
 /**
  * The lifecycle of a shard:
@@ -86,12 +86,10 @@ export class Shard implements Runnable, InputGate {
   /** Restored in-flight records (of an unaligned checkpoint), processed before any input. */
   private recovered: readonly InFlightBatch[] = [];
   private recoveredAt = 0;
-  private sourceNode: OperatorNode | undefined;
   /** Takes, completes and reports the chain's snapshots; undefined without checkpoints. */
   private readonly snapshots: ShardSnapshots | undefined;
-  private reader: SourceReader<unknown> | undefined;
-  private sourceOutput: SourceOutput<unknown> | undefined;
-  private sourceHeadOutput: OperatorOutput | undefined;
+  /** The reader of a source shard, with its watermarks. */
+  private source: ShardSource | undefined;
   private waitingForSource = false;
   private lastFlush = 0;
   /** A failure while the shard was wired (see `setUp`), reported when it starts. */
@@ -99,8 +97,6 @@ export class Shard implements Runnable, InputGate {
   private closing: Promise<void> | undefined;
   /** An operator of the chain keeps mails running while the shard finishes (the functions dispatcher). */
   private mailsWhileFinishing = false;
-  /** Per-split timestamps and watermarks of a source with a watermark strategy. */
-  private sourceWatermarks: WatermarkGeneration | undefined;
   /** Processing-time callbacks, run as mails on this shard's thread. */
   readonly processingTime: ProcessingTimeService = {
     now: () => this.options.clock.now(),
@@ -134,10 +130,7 @@ export class Shard implements Runnable, InputGate {
             nodes: options.nodes,
             checkpointing,
             operators: this.operators,
-            source: () =>
-              this.sourceNode === undefined || this.reader === undefined
-                ? undefined
-                : { node: this.sourceNode, reader: this.reader },
+            source: () => this.source,
           });
   }
 
@@ -195,9 +188,8 @@ export class Shard implements Runnable, InputGate {
       const runtime = this.runtimeContext(node);
       if (node.spec.kind === "source") {
         const source = node.spec.source;
-        this.sourceNode = node;
         const restoredSplits = this.options.checkpointing?.restoredSplits(node.uid, index, vertex.parallelism);
-        this.reader = this.setUp(node, "(create reader)", () =>
+        const reader = this.setUp(node, "(create reader)", () =>
           source.createReader({
             operatorName: node.name,
             shardIndex: index,
@@ -207,25 +199,15 @@ export class Shard implements Runnable, InputGate {
             restoredSplits,
           }),
         );
-        this.sourceHeadOutput = output;
-        const strategy = node.spec.watermarks;
-        if (strategy === undefined) {
-          this.sourceOutput = {
-            collect: (value: unknown, timestamp?: number) => output.collect(value, timestamp ?? Number.NaN),
-          };
-        } else {
-          const generation = new WatermarkGeneration({
-            strategy,
+        if (reader !== undefined) {
+          this.source = new ShardSource({
+            node,
+            reader,
             output,
             processingTime: this.processingTime,
-            intervalMs: plan.autoWatermarkIntervalMs,
-            operatorName: node.name,
+            autoWatermarkIntervalMs: plan.autoWatermarkIntervalMs,
             shardName: this.name,
           });
-          this.sourceWatermarks = generation;
-          this.sourceOutput = {
-            collect: (value: unknown, timestamp?: number) => generation.onRecord(value, timestamp ?? Number.NaN),
-          };
         }
         continue;
       }
@@ -305,8 +287,8 @@ export class Shard implements Runnable, InputGate {
     if (this.state !== "opening") return;
     this.state = "running";
     this.lastFlush = this.options.clock.now();
-    this.sourceWatermarks?.start();
-    if (this.readers.length === 0 && this.reader === undefined) {
+    this.source?.start();
+    if (this.readers.length === 0 && this.source === undefined) {
       void this.finishShard();
       return;
     }
@@ -331,7 +313,7 @@ export class Shard implements Runnable, InputGate {
           if (!this.runsMails()) return false;
         }
       }
-      return this.reader === undefined ? this.processMailbox() : this.pollSource();
+      return this.source === undefined ? this.processMailbox() : this.pollSource(this.source);
     } catch (error) {
       this.fail(error);
       return false;
@@ -396,24 +378,14 @@ export class Shard implements Runnable, InputGate {
     for (let i = 0; i < values.length; i++) head.processRecord(values[i], timestamps?.[i] ?? Number.NaN, input);
   }
 
-  private pollSource(): boolean {
+  private pollSource(source: ShardSource): boolean {
     if (this.waitingForSource) return false;
-    const reader = this.reader as SourceReader<unknown>;
     for (let n = 0; n < POLLS_PER_SLICE; n++) {
       if (!this.awaitWritable()) return false;
-      let result: ReturnType<SourceReader<unknown>["poll"]>;
-      try {
-        result = reader.poll(this.sourceOutput as SourceOutput<unknown>, this.options.batchSize);
-      } catch (error) {
-        throw isRecordPathFailure(error)
-          ? error
-          : UserFunctionError.of(this.options.vertex.head.name, this.name, "(source poll)", error);
-      }
+      const result = source.poll(this.options.batchSize);
       if (result === "more") continue;
       if (result === "end") {
-        // End of a source: event time is complete, so everything pending downstream can fire.
-        if (this.sourceWatermarks !== undefined) this.sourceWatermarks.finish();
-        else this.sourceHeadOutput?.emitWatermark(MAX_WATERMARK);
+        source.ended();
         void this.finishShard();
         return false;
       }
@@ -424,12 +396,7 @@ export class Shard implements Runnable, InputGate {
           this.waitingForSource = false;
           if (this.state === "running") this.options.scheduler.wake(this);
         },
-        (error: unknown) =>
-          this.fail(
-            error instanceof UserFunctionError
-              ? error
-              : UserFunctionError.of(this.options.vertex.head.name, this.name, "(source poll)", error),
-          ),
+        (error: unknown) => this.fail(source.failure(error)),
       );
       return false;
     }
@@ -499,7 +466,7 @@ export class Shard implements Runnable, InputGate {
    * behind the records before it. Runs as a mail, on the shard's thread.
    */
   triggerCheckpoint(checkpointId: number, timestamp: number, savepoint: boolean, unaligned = false): void {
-    if (this.reader === undefined) throw new Error(`${this.name} is not a source shard`);
+    if (this.source === undefined) throw new Error(`${this.name} is not a source shard`);
     this.mailbox.putMail(() => {
       if (unaligned && !savepoint) {
         // A source has no inputs, so nothing in flight: snapshot and send the barrier ahead.
@@ -669,7 +636,7 @@ export class Shard implements Runnable, InputGate {
 
   /** True while this source shard runs and can take a barrier. */
   get canTriggerCheckpoint(): boolean {
-    return this.reader !== undefined && this.state === "running";
+    return this.source !== undefined && this.state === "running";
   }
 
   get isSource(): boolean {
@@ -740,10 +707,9 @@ export class Shard implements Runnable, InputGate {
   }
 
   private async closeEach(): Promise<void> {
-    this.sourceWatermarks?.stop();
     let failure: unknown;
     try {
-      await this.reader?.close?.();
+      await this.source?.close();
     } catch (error) {
       failure = UserFunctionError.of(this.options.vertex.head.name, this.name, "(source close)", error);
     }
