@@ -114,6 +114,10 @@ program
   .option("-p, --parallelism <n>", "parallelism of operators that set none", positiveInt)
   .option("--job-id <id>", "names the job's NATS subjects, kf.<id>.… (default: the job name)")
   .option("--results <file>", "write this node's collect-sink records as JSON: { sink: { shard: [records] } }")
+  .option(
+    "--results-journal <file>",
+    "append each batch of collect-sink records as it commits, one JSON line { sink, shard, transaction, records }",
+  )
   .option("--batch-size <n>", "records per channel batch", positiveInt, 1000)
   .option("--buffer-timeout <ms>", "longest a partial batch waits", nonNegativeInt, 10)
   .option("--join-timeout <ms>", "how long to wait for every node to join", positiveInt, 60_000)

@@ -1,3 +1,4 @@
+import { appendFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { runNode } from "../cluster/static-node.js";
 import { CheckpointStore } from "../state/store/checkpoint-store.js";
@@ -10,6 +11,7 @@ export interface NodeCommandOptions {
   readonly parallelism?: number;
   readonly jobId?: string;
   readonly results?: string;
+  readonly resultsJournal?: string;
   readonly batchSize: number;
   readonly bufferTimeout: number;
   readonly joinTimeout: number;
@@ -49,6 +51,7 @@ export async function nodeCommand(options: NodeCommandOptions): Promise<void> {
       joinTimeoutMs: options.joinTimeout,
       peerTimeoutMs: options.peerTimeout,
       signal: controller.signal,
+      ...(options.resultsJournal === undefined ? {} : { onCommit: journal(options.resultsJournal) }),
       ...(options.stateDir === undefined
         ? {}
         : {
@@ -80,4 +83,20 @@ export async function nodeCommand(options: NodeCommandOptions): Promise<void> {
     // The node is done; should a user's source or sink leave a handle open, do not hang on it.
     setTimeout(() => process.exit(), 3000).unref();
   }
+}
+
+/**
+ * `--results-journal FILE`: one JSON line per committed batch of collect-sink records,
+ * `{ sink, shard, transaction?, records }`, appended before the commit returns, so what a
+ * SIGKILLed node committed stays. Processes restored from one checkpoint commit its
+ * pre-committed transactions again: readers keep one line per transaction id.
+ */
+function journal(file: string) {
+  return (sink: string, shard: number, records: readonly unknown[], transaction?: string) => {
+    if (records.length === 0) return;
+    appendFileSync(
+      file,
+      `${JSON.stringify({ sink, shard, ...(transaction === undefined ? {} : { transaction }), records })}\n`,
+    );
+  };
 }

@@ -62,6 +62,15 @@ export interface StaticNodeOptions {
   readonly checkpoints?: CheckpointingOptions & { readonly storage?: CheckpointStorage };
   /** Where the node says what checkpointing does (restores, completions, aborts). */
   readonly log?: (message: string) => void;
+  /**
+   * Called, synchronously, with every batch of records this node's collect sinks commit into
+   * `collected` (a checkpointed job's transactional batches with their transaction id, once per
+   * process), so a supervisor can keep them where a killed process does not take them along
+   * (`keyflow node --results-journal`). A run restored from checkpoint n commits again the
+   * transactions n pre-committed, which an earlier process may have committed already: over
+   * several processes, keep one batch per transaction id.
+   */
+  readonly onCommit?: (sink: string, shard: number, records: readonly unknown[], transaction?: string) => void;
 }
 
 /** What one node of a finished job returns. */
@@ -213,6 +222,7 @@ async function runOnLink(
         const shards = (collected[sink] ??= {});
         const list = (shards[String(shard)] ??= []);
         for (const value of values) list.push(value);
+        options.onCommit?.(sink, shard, values, transaction);
       },
       addMetrics(operator, _shard, values) {
         const sums = (metrics[operator] ??= {});

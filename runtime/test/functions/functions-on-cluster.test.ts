@@ -22,13 +22,19 @@ describe("per-key functions on a static cluster of two nodes over NATS", () => {
     await server?.stop();
   });
 
-  const runCluster = (parallelism: number, jobId: string, checkpointed = false) => {
+  const runCluster = (
+    parallelism: number,
+    jobId: string,
+    checkpointed = false,
+    log?: (line: string) => void,
+    module = MODULE,
+  ) => {
     const storage = new MemoryCheckpointStorage();
     return Promise.all(
       [0, 1].map((node) =>
         runNode({
           natsUrl: server.url,
-          job: MODULE,
+          job: module,
           node,
           nodes: 2,
           parallelism,
@@ -37,6 +43,7 @@ describe("per-key functions on a static cluster of two nodes over NATS", () => {
           ...(checkpointed
             ? { checkpoints: { intervalMs: 20, timeoutMs: 10_000, ...(node === 0 ? { storage } : {}) } }
             : {}),
+          ...(log === undefined ? {} : { log: (line: string) => log(`node ${node}: ${line}`) }),
         }),
       ),
     );
@@ -56,7 +63,19 @@ describe("per-key functions on a static cluster of two nodes over NATS", () => {
   }
 
   it("take checkpoints across the nodes' loops (node 0 leads) and still finish with exact results", async () => {
-    const nodes = await runCluster(4, "functions-checkpointed", true);
+    const lines: string[] = [];
+    // A checkpoint is taken only while a source runs, and unslowed this job's sources end before
+    // the first trigger: a rate-limited generator (about 1 s; its own module instance, since the
+    // module reads the rate when loaded) keeps them running while the loops carry messages.
+    process.env.KEYFLOW_FUNCTIONS_RATE = "10000";
+    const slowed = new URL(`${MODULE.href}?rate=10000`);
+    const nodes = await runCluster(4, "functions-checkpointed", true, (line) => lines.push(line), slowed).finally(
+      () => delete process.env.KEYFLOW_FUNCTIONS_RATE,
+    );
     assertScenarios(merged(nodes), 4);
+    assert.ok(
+      lines.some((line) => /^node 0: checkpoint \d+ complete$/.test(line)),
+      `node 0 completed a checkpoint while the loops ran:\n${lines.join("\n")}`,
+    );
   });
 });
