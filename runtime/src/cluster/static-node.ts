@@ -239,7 +239,12 @@ async function runOnLink(
     feedback,
     ...(leader === undefined && follower === undefined
       ? {}
-      : { checkpointing: (leader ?? (follower as CheckpointFollower)).shardCheckpointing }),
+      : {
+          checkpointing: (leader ?? (follower as CheckpointFollower)).shardCheckpointing,
+          // Commit the last transactions only once every node finished: until then a peer may
+          // fail, and the cluster restart from a checkpoint older than what they hold.
+          deferJobFinished: true,
+        }),
   });
   follower?.start(host);
   host.scheduler.afterTick(() => link.flushCredits());
@@ -312,6 +317,13 @@ async function runOnLink(
       link.flushCredits();
       membership.setStatus("finished");
       reason = await Promise.race([membership.allFinished().then(() => undefined), stopped]);
+    }
+    if (reason === undefined) {
+      try {
+        host.finishJob();
+      } catch (error) {
+        reason = { kind: "failed", error: serializeError(error), tellPeers: false };
+      }
     }
     await leader?.stop();
     follower?.stop();
