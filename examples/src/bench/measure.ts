@@ -17,13 +17,18 @@ export interface Measurement {
 /** Runs a child process to completion and parses the JSON object it prints as its last stdout line. */
 export function runChild<T>(args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(process.env.KEYFLOW_BENCH_NODE_FLAGS?.split(" ").filter((f) => f !== "") ?? []), ...args],
+      {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
+      if (process.env.KEYFLOW_BENCH_ECHO === "1") process.stderr.write(chunk);
     });
     child.on("error", reject);
     child.on("exit", (code) => {
