@@ -16,6 +16,7 @@ export type {
   CancellationToken,
   FunctionContext,
   FunctionSpec,
+  FunctionTimerService,
   FunctionType,
   MessageOf,
 } from "./function/define-function.js";

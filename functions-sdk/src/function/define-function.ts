@@ -46,6 +46,21 @@ export interface FunctionContext<M, S extends StateDeclarations> {
   egress<T>(tag: Egress<T>, value: NoInfer<T>): void;
   /** The runtime's processing time (ms since the epoch; a simulated clock in tests). */
   currentProcessingTime(): number;
+  /** Processing-time timers of this address, delivered to the function's `onTimer`. */
+  readonly timers: FunctionTimerService;
+}
+
+/**
+ * Timers of one address, in processing time (as Flink's TimerService for a key): a timer is a
+ * timestamp, registered once however often it is registered, fired once into the function's
+ * `onTimer`, kept in the address's state through checkpoints and restores.
+ */
+export interface FunctionTimerService {
+  currentProcessingTime(): number;
+  /** Calls the function's `onTimer(ctx, timestamp)` once processing time reaches `timestamp`. */
+  registerProcessingTimeTimer(timestamp: number): void;
+  /** Removes the timer at `timestamp`, if it has not fired. */
+  deleteProcessingTimeTimer(timestamp: number): void;
 }
 
 /** What `defineFunction` takes: a namespaced type name, the per-address state, and the handler. */
@@ -56,6 +71,8 @@ export interface FunctionSpec<M, S extends StateDeclarations> {
   readonly state?: S;
   /** Handles one message for one address, synchronously. Throwing fails the job (or dead-letters the message). */
   handle(ctx: FunctionContext<M, S>, message: M): void;
+  /** A timer this address registered (`ctx.timers`) came due; `ctx.caller` is undefined. */
+  onTimer?(ctx: FunctionContext<M, S>, timestamp: number): void;
 }
 
 /**
@@ -66,6 +83,7 @@ export interface FunctionType<M, S extends StateDeclarations = Record<never, nev
   readonly type: string;
   readonly state: S;
   readonly handle: (ctx: FunctionContext<M, S>, message: M) => void;
+  readonly onTimer?: ((ctx: FunctionContext<M, S>, timestamp: number) => void) | undefined;
   /** The address of instance `id` of this function type, typed with its messages. */
   address(id: string): Address<M>;
 }
@@ -101,10 +119,13 @@ export function defineFunction<M, S extends StateDeclarations = Record<never, ne
   if (typeof spec.handle !== "function")
     throw new TypeError(`function type "${type}" needs a handle(ctx, message) method`);
   const handle = spec.handle.bind(spec);
+  if (spec.onTimer !== undefined && typeof spec.onTimer !== "function")
+    throw new TypeError(`function type "${type}": onTimer must be a method (ctx, timestamp)`);
   return {
     type,
     state: spec.state ?? ({} as S),
     handle,
+    onTimer: spec.onTimer?.bind(spec),
     address(id: string): Address<M> {
       if (typeof id !== "string") throw new TypeError(`an address of "${type}" needs a string id, got ${typeof id}`);
       return addressOf<M>(type, id);

@@ -107,4 +107,20 @@ export const job = defineJob({ name: "types" }, (env) => {
   out.map((c) => c.name);
 });
 
+// Timers: onTimer gets the same typed context, and a timestamp.
+defineFunction({
+  type: "test/timed",
+  state: { count: valueState<number>() },
+  handle(ctx, _message: { readonly kind: "tick" }) {
+    ctx.timers.registerProcessingTimeTimer(ctx.timers.currentProcessingTime() + 1_000);
+    // @ts-expect-error a timer is a timestamp in ms, not a date string
+    ctx.timers.registerProcessingTimeTimer("tomorrow");
+  },
+  onTimer(ctx, timestamp) {
+    ctx.state.count.update(timestamp);
+    // @ts-expect-error the state is a number
+    ctx.state.count.update("late");
+  },
+});
+
 it("pins the types of per-key functions (checked by the compiler)", () => {});

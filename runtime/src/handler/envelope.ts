@@ -8,6 +8,8 @@ export interface Envelope {
   readonly from?: { readonly type: string; readonly id: string } | undefined;
   readonly message?: unknown;
   readonly cancel?: string;
+  /** A timer of `to` (its timestamp), delivered to its function's `onTimer`. */
+  readonly timer?: number;
 }
 
 /**

@@ -33,8 +33,19 @@ export const DELAYED_STATE = "__functions/delayed";
  */
 export const LOOP_STATE = "__functions/loop";
 
-/** A delayed message waiting for its time: [seq, at, fromType, toType, toId, message]. */
-type DelayedEntry = [seq: number, at: number, fromType: string, toType: string, toId: string, message: unknown];
+/**
+ * A delayed message waiting for its time: [seq, at, fromType, toType, toId, message], and a
+ * trailing 1 for a timer of the address (`ctx.timers`: delivered to `onTimer`, one per timestamp).
+ */
+type DelayedEntry = [
+  seq: number,
+  at: number,
+  fromType: string,
+  toType: string,
+  toId: string,
+  message: unknown,
+  timer?: 1,
+];
 /** Per id: the next sequence number (kept, so a stale token never cancels a newer message) and what is pending. */
 interface DelayedMessages {
   readonly next: number;
@@ -134,6 +145,11 @@ export class FunctionDispatcherOperator extends AbstractOperator {
       clock: context.clock,
       checkTarget: (to) => this.checkTarget(to),
       nextDelayedSeq: () => this.delayed.value()?.next ?? 0,
+      checkTimers: (self) => {
+        if (this.hosted.get(self.type)?.fn.onTimer === undefined) {
+          throw new TypeError(`function type "${self.type}" registers a timer but has no onTimer(ctx, timestamp)`);
+        }
+      },
     });
     this.mail = context.mail ?? ((action) => queueMicrotask(action));
     this.loop = FeedbackLoop.of(context, runtime.parallelism);
@@ -328,6 +344,7 @@ export class FunctionDispatcherOperator extends AbstractOperator {
       this.cancelLocal(parseToken(envelope.cancel).seq);
       return;
     }
+    const timer = envelope.timer;
     const hosted = this.hosted.get(to.type);
     if (hosted === undefined) {
       const error = new UnknownFunctionTypeError(this.node.name, this.shardName, to.type, to.id, [
@@ -340,7 +357,8 @@ export class FunctionDispatcherOperator extends AbstractOperator {
     const invocation = this.invocation;
     invocation.reset(to, envelope.from, hosted.state);
     try {
-      hosted.fn.handle(invocation, envelope.message);
+      if (timer === undefined) hosted.fn.handle(invocation, envelope.message);
+      else hosted.fn.onTimer?.(invocation, timer);
     } catch (error) {
       invocation.effects.length = 0;
       if (this.deadLetters === undefined) {
@@ -372,6 +390,24 @@ export class FunctionDispatcherOperator extends AbstractOperator {
           delayed = { next: effect.seq + 1, pending: [...delayed.pending, entry] };
           this.delayed.update(delayed);
           this.timers.registerProcessingTimeTimer(0, effect.at);
+          break;
+        }
+        case "timer": {
+          delayed ??= this.delayed.value() ?? { next: 0, pending: [] };
+          const at = effect.at;
+          const known = delayed.pending.some((e) => e[6] === 1 && e[2] === self.type && e[1] === at);
+          const entry: DelayedEntry = [effect.seq, at, self.type, self.type, self.id, null, 1];
+          delayed = { next: effect.seq + 1, pending: known ? delayed.pending : [...delayed.pending, entry] };
+          this.delayed.update(delayed);
+          if (!known) this.timers.registerProcessingTimeTimer(0, at);
+          break;
+        }
+        case "deleteTimer": {
+          const entry = (this.delayed.value()?.pending ?? []).find(
+            (e) => e[6] === 1 && e[2] === self.type && e[1] === effect.at,
+          );
+          if (entry !== undefined) this.cancelLocal(entry[0]);
+          delayed = undefined; // read again after a local change
           break;
         }
         case "cancel": {
@@ -414,8 +450,9 @@ export class FunctionDispatcherOperator extends AbstractOperator {
       const due = delayed.pending.filter((e) => e[1] <= timer.timestamp);
       if (due.length > 0) {
         this.delayed.update({ next: delayed.next, pending: delayed.pending.filter((e) => e[1] > timer.timestamp) });
-        for (const [, , fromType, toType, toId, message] of due) {
-          this.route({ to: { type: toType, id: toId }, from: { type: fromType, id }, message });
+        for (const [, at, fromType, toType, toId, message, timer] of due) {
+          if (timer === 1) this.route({ to: { type: toType, id: toId }, timer: at });
+          else this.route({ to: { type: toType, id: toId }, from: { type: fromType, id }, message });
         }
       }
     }

@@ -4,6 +4,7 @@ import type {
   CancellationToken,
   Egress,
   FunctionContext,
+  FunctionTimerService,
   StateDeclarations,
   StateHandles,
 } from "@keyflow/functions-sdk";
@@ -21,6 +22,8 @@ export type Effect =
       readonly message: unknown;
     }
   | { readonly kind: "cancel"; readonly token: CancellationToken }
+  | { readonly kind: "timer"; readonly at: number; readonly seq: number }
+  | { readonly kind: "deleteTimer"; readonly at: number }
   | { readonly kind: "egress"; readonly tag: string; readonly value: unknown };
 
 /** What the invocation needs from its operator. */
@@ -30,6 +33,8 @@ export interface InvocationHost {
   checkTarget(to: AnyAddress): void;
   /** The next sequence number of a delayed message of the current id (not yet counting this call's). */
   nextDelayedSeq(): number;
+  /** Throws when the current address's function type has no onTimer. */
+  checkTimers(self: AnyAddress): void;
 }
 
 /**
@@ -44,7 +49,23 @@ export class FunctionInvocation implements FunctionContext<unknown, StateDeclara
   readonly effects: Effect[] = [];
   private delayedInCall = 0;
 
-  constructor(private readonly host: InvocationHost) {}
+  /** `ctx.timers`: timers of the address being handled, buffered like every effect. */
+  readonly timers: FunctionTimerService;
+
+  constructor(private readonly host: InvocationHost) {
+    this.timers = {
+      currentProcessingTime: () => host.clock.now(),
+      registerProcessingTimeTimer: (timestamp) => {
+        if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) throw new InvalidDelayError(timestamp);
+        host.checkTimers(this.self);
+        const seq = host.nextDelayedSeq() + this.delayedInCall++;
+        this.effects.push({ kind: "timer", at: timestamp, seq });
+      },
+      deleteProcessingTimeTimer: (timestamp) => {
+        this.effects.push({ kind: "deleteTimer", at: timestamp });
+      },
+    };
+  }
 
   /** Makes the context the one of a call for `self`, from `caller`, with `state`. */
   reset(self: AnyAddress, caller: AnyAddress | undefined, state: StateHandles<StateDeclarations>): void {
