@@ -266,6 +266,22 @@ export class ChangeTracker<V> {
     return changes;
   }
 
+  /**
+   * Stops tracking, as before the first mark: nothing changed is remembered and there is no base,
+   * so the next mark is full. Only while no snapshot is being read (their copy-on-write needs it).
+   */
+  stop(): void {
+    if (this.reading) throw new Error("a change tracker cannot stop while a snapshot is read");
+    this.tracking = false;
+    this.based = false;
+    this.firstMark = Number.POSITIVE_INFINITY;
+    this.changed = new ChangeSet();
+    this.sealed = [];
+    this.lastChanged = NO_KEY;
+    this.epoch++;
+    this.onFlags?.();
+  }
+
   /** Keys changed since the last completed checkpoint (tests, metrics). */
   pendingChanges(): number {
     const all = mergeSealed([...this.sealed, { checkpointId: Number.POSITIVE_INFINITY, keys: this.changed }]);
@@ -300,7 +316,40 @@ const READ = Symbol("read");
  * the first change of any key the read covers preserves its value, read or not: a copy per key
  * changed while the snapshot is written, no bookkeeping per key read.
  */
-export class TrackedRead<V> {
+/** One snapshot's view of a structure, read once, then released (a TrackedRead, or a copy taken at the mark). */
+export interface SnapshotRead<V> {
+  readonly mode: SnapshotMode;
+  entries<E>(entry: (key: unknown, value: V | Absent) => E): Generator<E, void, undefined>;
+  release(): void;
+}
+
+/**
+ * A full snapshot taken by copying a Map's keys and values at the mark: for values that never
+ * change in place (numbers, strings), so the copy is the state at the mark and nothing needs
+ * copy-on-write while it is read.
+ */
+export class CopiedRead<V> implements SnapshotRead<V> {
+  readonly mode = "full" as const;
+  private released = false;
+  constructor(
+    private readonly keys: readonly unknown[],
+    private readonly values: readonly V[],
+  ) {}
+
+  *entries<E>(entry: (key: unknown, value: V | Absent) => E): Generator<E, void, undefined> {
+    const { keys, values } = this;
+    for (let i = 0; i < keys.length; i++) {
+      if (this.released) return;
+      yield entry(keys[i], values[i] as V);
+    }
+  }
+
+  release(): void {
+    this.released = true;
+  }
+}
+
+export class TrackedRead<V> implements SnapshotRead<V> {
   /** Values at the mark of keys changed since (ABSENT: the key had none); READ once yielded. */
   private readonly preserved = new Map<unknown, V | Absent | typeof READ>();
   private released = false;

@@ -8,21 +8,32 @@ import { SimulatedClock } from "../../src/time/clock.js";
 const MAX = 128;
 const KEYS = 20_000;
 
+let current: { state: OperatorStateSnapshots; backend: KeyedStateBackend } | undefined;
+const state = () => (current as { state: OperatorStateSnapshots }).state;
+
 function counters() {
   const backend = new KeyedStateBackend(MAX, new SimulatedClock());
-  const { count } = backend.handles({ count: valueState<number>() });
+  const { count } = backend.handles({ count: valueState<number | { n: number }>() });
   const state = new OperatorStateSnapshots({
     uid: "op",
     owner: "op shard 0",
     keyGroups: { start: 0, end: MAX - 1 },
     keyed: [backend],
   });
+  current = { state, backend };
   const bump = (keys: number) => {
     for (let k = 0; k < keys; k++) {
       backend.currentKey = k;
-      count.update((count.value() ?? 0) + 1);
+      const value = count.value();
+      count.update(typeof value === "number" ? value + 1 : 1);
     }
   };
+  const setObject = (key: number) => {
+    backend.currentKey = key;
+    count.update({ n: 1 });
+  };
+  const table = () => backend.table("count", valueState<number>());
+  const values = () => new Map<unknown, unknown>(table().entries());
   /** Takes checkpoint `id` to the end and completes it; returns its mode and number of entries. */
   const checkpoint = (id: number) => {
     const snapshot = state.snapshot(id, "incremental");
@@ -31,7 +42,7 @@ function counters() {
     state.checkpointComplete(id);
     return { mode: snapshot.mode, entries };
   };
-  return { bump, checkpoint };
+  return { bump, checkpoint, setObject, values, table };
 }
 
 describe("a snapshot of state that mostly changed", () => {
@@ -41,11 +52,61 @@ describe("a snapshot of state that mostly changed", () => {
     assert.deepEqual(checkpoint(1), { mode: "full", entries: KEYS }); // the first has no base
     bump(KEYS * 0.1);
     assert.deepEqual(checkpoint(2), { mode: "incremental", entries: KEYS * 0.1 });
+    bump(KEYS * 0.4);
+    assert.deepEqual(checkpoint(3), { mode: "incremental", entries: KEYS * 0.4 });
     bump(KEYS * 0.9);
     // An incremental record of 90% of the keys would be compacted into a base soon after: full instead.
+    assert.deepEqual(checkpoint(4), { mode: "full", entries: KEYS });
+  });
+
+  it("stops tracking a large table of numbers whose keys mostly change (copy mode), and measures again every 8 snapshots", () => {
+    const { bump, checkpoint, values, table } = counters();
+    bump(KEYS);
+    checkpoint(1);
+    bump(KEYS * 0.9);
+    assert.deepEqual(checkpoint(2), { mode: "full", entries: KEYS });
+    // Copy mode: no change is tracked (no box per value), so every snapshot is full, and each is
+    // the state at its mark even when keys change while it is read.
+    assert.equal(table().tracker.tracking, false);
+    bump(KEYS * 0.1);
+    const before = values();
+    const { read, taken } = checkpointWhileChanging(3, () => bump(KEYS));
+    assert.equal(read.mode, "full");
+    assert.deepEqual(taken, before, "the copy holds the values at the mark");
+    for (let id = 4; id <= 9; id++) {
+      bump(KEYS * 0.1);
+      assert.deepEqual(checkpoint(id), { mode: "full", entries: KEYS });
+    }
+    // The 8th snapshot in copy mode tracks again (a full one); with few changes after it, incremental.
+    bump(KEYS * 0.1);
+    assert.deepEqual(checkpoint(10), { mode: "full", entries: KEYS });
+    assert.equal(table().tracker.tracking, true);
+    bump(KEYS * 0.1);
+    assert.deepEqual(checkpoint(11), { mode: "incremental", entries: KEYS * 0.1 });
+
+    function checkpointWhileChanging(id: number, change: () => void) {
+      const snapshot = state().snapshot(id, "incremental");
+      change();
+      const taken = new Map<unknown, unknown>();
+      for (const entry of snapshot.keyed) taken.set(entry.key, entry.value);
+      snapshot.release();
+      state().checkpointComplete(id);
+      return { read: snapshot, taken };
+    }
+  });
+
+  it("leaves copy mode when a value is an object", () => {
+    const { bump, checkpoint, setObject, table } = counters();
+    bump(KEYS);
+    checkpoint(1);
+    bump(KEYS * 0.9);
+    checkpoint(2);
+    assert.equal(table().tracker.tracking, false);
+    bump(KEYS * 0.1);
+    setObject(7);
+    // An object could change in place: the table tracks again (a full snapshot, copy-on-write).
     assert.deepEqual(checkpoint(3), { mode: "full", entries: KEYS });
-    bump(KEYS * 0.4);
-    assert.deepEqual(checkpoint(4), { mode: "incremental", entries: KEYS * 0.4 });
+    assert.equal(table().tracker.tracking, true);
   });
 
   it("stays incremental for a small state, whatever changed", () => {
