@@ -162,7 +162,13 @@ export class CheckpointLeader {
         options.firstId ?? 1,
       ),
       trigger: (id, timestamp, savepoint, unaligned) => {
-        const started = local === undefined ? true : local.triggerCheckpoint(id, timestamp, savepoint, { unaligned });
+        // With followers, their sources may still run after this host's ended: it takes part with
+        // its finished shards' final state instead of ending the job's checkpoints.
+        const sourcesElsewhere = (this.options.followers ?? 0) > 0;
+        const started =
+          local === undefined
+            ? true
+            : local.triggerCheckpoint(id, timestamp, savepoint, { unaligned, sourcesElsewhere });
         if (started === true) {
           this.lastTriggered = Math.max(this.lastTriggered, id);
           link.publishDown({ type: "trigger", id, timestamp, savepoint, unaligned });
