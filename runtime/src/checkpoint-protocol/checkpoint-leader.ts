@@ -130,6 +130,7 @@ export class CheckpointLeader {
       onAbandoned: (id, shard) => this.coordinator?.onAbandoned(id, shard),
       restoreFor: (uid, shardIndex, parallelism) => this.restore?.restoreFor(uid, shardIndex, parallelism),
       restoredSplits: (uid, shardIndex) => this.restore?.restoredSplits(uid, shardIndex),
+      restoredInFlight: (uid, shardIndex) => this.restore?.restoredInFlight(uid, shardIndex),
     };
   }
 

@@ -49,56 +49,66 @@ describe("checkpoints on a static cluster of two nodes over NATS", () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it("a function that throws fails both nodes; started again, they resume from node 0's checkpoint with exact state", async () => {
-    const store = await CheckpointStore.open(join(dir, "in-process"));
-    try {
-      const random = new SeededRandom(21);
-      // Late enough that checkpoints completed before each crash.
-      const failAt = new Set([EVENTS / 3 + random.nextInt(EVENTS / 6), (2 * EVENTS) / 3 + random.nextInt(EVENTS / 6)]);
-      const failed = new Set<number>();
-      const logs: string[][] = [];
-      let final: Collected[] | undefined;
-      for (let attempt = 0; attempt < 6 && final === undefined; attempt++) {
-        // One job definition per attempt, sharing `failed`: each chosen record fails once.
-        const job = chaosJob(failAt, failed, 2, 60_000);
-        const lines: string[] = [];
-        logs.push(lines);
-        const runs = [0, 1].map((node) =>
-          runNode({
-            natsUrl: server.url,
-            job,
-            node,
-            nodes: 2,
-            jobId: "cluster-chaos",
-            batchSize: 200,
-            peerTimeoutMs: 2_000,
-            checkpoints: { intervalMs: 30, timeoutMs: 5_000, ...(node === 0 ? { storage: store } : {}) },
-            log: (line) => lines.push(`node ${node}: ${line}`),
-          }),
-        );
-        const settled = await Promise.allSettled(runs);
-        if (settled.every((s) => s.status === "fulfilled")) {
-          final = settled.map((s) => (s as PromiseFulfilledResult<NodeResult>).value.collected);
-        } else {
-          const errors = settled.map((s) => (s.status === "rejected" ? String(s.reason) : "finished"));
-          assert.ok(
-            errors.some((e) => /chaos at event/.test(e)),
-            `attempt ${attempt} failed for another reason: ${errors.join(" | ")}`,
+  for (const unaligned of [false, true]) {
+    it(`a function that throws fails both nodes; started again, they resume from node 0's ${unaligned ? "unaligned " : ""}checkpoint with exact state`, async () => {
+      const store = await CheckpointStore.open(join(dir, unaligned ? "in-process-unaligned" : "in-process"));
+      try {
+        const random = new SeededRandom(21);
+        // Late enough that checkpoints completed before each crash.
+        const failAt = new Set([
+          EVENTS / 3 + random.nextInt(EVENTS / 6),
+          (2 * EVENTS) / 3 + random.nextInt(EVENTS / 6),
+        ]);
+        const failed = new Set<number>();
+        const logs: string[][] = [];
+        let final: Collected[] | undefined;
+        for (let attempt = 0; attempt < 6 && final === undefined; attempt++) {
+          // One job definition per attempt, sharing `failed`: each chosen record fails once.
+          const job = chaosJob(failAt, failed, 2, 60_000);
+          const lines: string[] = [];
+          logs.push(lines);
+          const runs = [0, 1].map((node) =>
+            runNode({
+              natsUrl: server.url,
+              job,
+              node,
+              nodes: 2,
+              jobId: unaligned ? "cluster-chaos-unaligned" : "cluster-chaos",
+              batchSize: 200,
+              peerTimeoutMs: 2_000,
+              checkpoints: {
+                intervalMs: 30,
+                timeoutMs: 5_000,
+                unaligned,
+                ...(node === 0 ? { storage: store } : {}),
+              },
+              log: (line) => lines.push(`node ${node}: ${line}`),
+            }),
           );
+          const settled = await Promise.allSettled(runs);
+          if (settled.every((s) => s.status === "fulfilled")) {
+            final = settled.map((s) => (s as PromiseFulfilledResult<NodeResult>).value.collected);
+          } else {
+            const errors = settled.map((s) => (s.status === "rejected" ? String(s.reason) : "finished"));
+            assert.ok(
+              errors.some((e) => /chaos at event/.test(e)),
+              `attempt ${attempt} failed for another reason: ${errors.join(" | ")}`,
+            );
+          }
         }
+        assert.ok(final !== undefined, "the job finished within six attempts");
+        assert.deepEqual(failed, failAt, "every chosen record crashed the job once");
+        const restores = logs.slice(1).map((lines) => lines.filter((l) => l.includes("restoring from checkpoint")));
+        for (const [i, lines] of restores.entries()) {
+          assert.equal(lines.length, 2, `attempt ${i + 1}: both nodes restored:\n${logs[i + 1]?.join("\n")}`);
+          assert.match(lines.find((l) => l.startsWith("node 1")) ?? "", /state from node 0/);
+        }
+        assertExactlyOnce(final);
+      } finally {
+        await store.close();
       }
-      assert.ok(final !== undefined, "the job finished within six attempts");
-      assert.deepEqual(failed, failAt, "every chosen record crashed the job once");
-      const restores = logs.slice(1).map((lines) => lines.filter((l) => l.includes("restoring from checkpoint")));
-      for (const [i, lines] of restores.entries()) {
-        assert.equal(lines.length, 2, `attempt ${i + 1}: both nodes restored:\n${logs[i + 1]?.join("\n")}`);
-        assert.match(lines.find((l) => l.startsWith("node 1")) ?? "", /state from node 0/);
-      }
-      assertExactlyOnce(final);
-    } finally {
-      await store.close();
-    }
-  });
+    });
+  }
 
   it("keyflow node processes killed with SIGKILL (either node) resume from node 0's latest checkpoint: exact state", async () => {
     const state = (node: number) => join(dir, `sigkill-state-${node}`);
