@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { SeededRandom } from "@keyflow/functions-sdk";
-import { expected, type Total, type WindowCount } from "../fixtures/chaos-job.js";
+import type { Total, WindowCount } from "../fixtures/chaos-job.js";
+import { assertChaosResults } from "../helpers/chaos-results.js";
 import { exitWithin, killAll, spawnKeyflow } from "./keyflow-process.js";
 
 const JOB = fileURLToPath(new URL("../fixtures/chaos-cli-job.js", import.meta.url));
-const byKey = (a: Total, b: Total) => a.key.localeCompare(b.key);
 
 describe("keyflow run --state-dir --workers 0 after SIGKILL", () => {
   after(killAll);
@@ -58,18 +58,9 @@ describe("keyflow run --state-dir --workers 0 after SIGKILL", () => {
       assert.match(last.stderr(), /restoring from checkpoint \d+/, "the last run resumed from a checkpoint");
       assert.ok(resumed >= 2, "the killed runs after the first resumed too");
       const collected = JSON.parse(await readFile(results, "utf8")) as { totals: Total[]; windows: WindowCount[] };
-      const truth = expected();
-      // Totals come from keyed state restored across three kills: exactly-once state.
-      assert.deepEqual([...collected.totals].sort(byKey), [...truth.totals].sort(byKey));
-      // Windows committed by a killed process went with it; those of the last run are exact and not doubled.
-      const truthWindows = new Map(truth.windows.map((w) => [`${w.key}@${w.end}`, w.count]));
-      const seen = new Set<string>();
-      for (const w of collected.windows) {
-        const id = `${w.key}@${w.end}`;
-        assert.equal(seen.has(id), false, `window ${id} emitted twice`);
-        seen.add(id);
-        assert.equal(w.count, truthWindows.get(id), `window ${id}`);
-      }
+      // Totals come from keyed state restored across three kills; windows committed by a killed
+      // process went with it, those of the last run are exact and not doubled.
+      assertChaosResults(collected.totals, collected.windows);
     } finally {
       delete process.env.KEYFLOW_VERBOSE;
       delete process.env.KEYFLOW_CHAOS_RATE;

@@ -8,11 +8,12 @@ import { SeededRandom } from "@keyflow/functions-sdk";
 import { type NodeResult, runNode } from "../../src/index.js";
 import { CheckpointStore } from "../../src/state/store/checkpoint-store.js";
 import { exitWithin, type KeyflowProcess, killAll, spawnKeyflow } from "../cli/keyflow-process.js";
-import { chaosJob, EVENTS, expected, type Total, type WindowCount } from "../fixtures/chaos-job.js";
+import { chaosJob, EVENTS, type Total, type WindowCount } from "../fixtures/chaos-job.js";
+import { assertChaosResults } from "../helpers/chaos-results.js";
 import { type NatsServerHandle, startNatsServer } from "../helpers/nats-server.js";
 
 const CHAOS_CLI_JOB = fileURLToPath(new URL("../fixtures/chaos-cli-job.js", import.meta.url));
-const byKey = (a: Total, b: Total) => a.key.localeCompare(b.key);
+const _byKey = (a: Total, b: Total) => a.key.localeCompare(b.key);
 
 type Collected = NodeResult["collected"];
 
@@ -23,16 +24,7 @@ function sinkOf<T>(results: readonly Collected[], sink: string): T[] {
 
 /** Totals equal the failure-free run's; every window is exact and none comes twice. */
 function assertExactlyOnce(results: readonly Collected[]): void {
-  const truth = expected();
-  assert.deepEqual(sinkOf<Total>(results, "totals").sort(byKey), [...truth.totals].sort(byKey));
-  const truthWindows = new Map(truth.windows.map((w) => [`${w.key}@${w.end}`, w.count]));
-  const seen = new Set<string>();
-  for (const w of sinkOf<WindowCount>(results, "windows")) {
-    const id = `${w.key}@${w.end}`;
-    assert.equal(seen.has(id), false, `window ${id} emitted twice`);
-    seen.add(id);
-    assert.equal(w.count, truthWindows.get(id), `window ${id}`);
-  }
+  assertChaosResults(sinkOf<Total>(results, "totals"), sinkOf<WindowCount>(results, "windows"));
 }
 
 describe("checkpoints on a static cluster of two nodes over NATS", () => {

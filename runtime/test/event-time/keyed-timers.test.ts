@@ -4,7 +4,6 @@ import {
   type Collector,
   collectSink,
   defineJob,
-  type KeyedProcessFunction,
   mapState,
   valueState,
   WatermarkStrategy,
