@@ -36,6 +36,7 @@ import type { EdgeSpec, OperatorNode, OperatorSpec, PartitionerSpec } from "./gr
 import type { GraphBuilder, StreamInput } from "./graph-builder.js";
 import { INTERVAL_JOIN_NAME, IntervalJoin } from "./interval-join.js";
 import { JoinedStreams } from "./join.js";
+import { OperatorSettings } from "./operator-settings.js";
 import { WindowedStream } from "./windowed-stream.js";
 
 /**
@@ -218,43 +219,6 @@ export class DataStream<T> {
   discard(): SinkOperator {
     const node = this.builder.add({ kind: "sink", sink: { kind: "discard" } }, this.edges(0), "Discard");
     return new SinkOperator(node);
-  }
-}
-
-/** Settings shared by operators and sinks, in Flink's names. */
-abstract class OperatorSettings<Self> {
-  /** @internal */
-  constructor(readonly node: OperatorNode) {}
-  protected abstract self(): Self;
-
-  /** A stable id: state in savepoints is matched to operators by uid. */
-  uid(uid: string): Self {
-    if (uid.length === 0) throw new InvalidJobError(this.node.name, "uid must not be empty");
-    this.node.uid = uid;
-    this.node.uidSet = true;
-    return this.self();
-  }
-  name(name: string): Self {
-    this.node.name = name;
-    return this.self();
-  }
-  setParallelism(parallelism: number): Self {
-    this.node.parallelism = parallelism;
-    return this.self();
-  }
-  setMaxParallelism(maxParallelism: number): Self {
-    this.node.maxParallelism = maxParallelism;
-    return this.self();
-  }
-  /** Starts a new chain at this operator: it is not chained to its input. */
-  startNewChain(): Self {
-    this.node.chaining = "head";
-    return this.self();
-  }
-  /** Chains this operator with neither its input nor its output. */
-  disableChaining(): Self {
-    this.node.chaining = "never";
-    return this.self();
   }
 }
 

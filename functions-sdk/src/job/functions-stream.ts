@@ -6,6 +6,7 @@ import type { Key } from "../key.js";
 import { DataStream } from "./data-stream.js";
 import type { EdgeSpec, OperatorNode } from "./graph.js";
 import type { GraphBuilder } from "./graph-builder.js";
+import { OperatorSettings } from "./operator-settings.js";
 
 /**
  * A message from ingress to one function: `{ to: counter.address(id), message }`. For a list of
@@ -59,12 +60,18 @@ export function routedKey(routed: unknown): Key {
  * functions.egress(receipts).collect(receiptsSink);
  * ```
  */
-export class FunctionsStream<Fs extends readonly AnyFunctionType[]> {
+export class FunctionsStream<Fs extends readonly AnyFunctionType[]> extends OperatorSettings<FunctionsStream<Fs>> {
   /** @internal */
   constructor(
     private readonly builder: GraphBuilder,
-    /** @internal */ readonly node: OperatorNode,
-  ) {}
+    node: OperatorNode,
+  ) {
+    super(node);
+  }
+
+  protected self(): FunctionsStream<Fs> {
+    return this;
+  }
 
   /** Routes another stream into these functions. */
   ingress<T>(stream: DataStream<T>, route: Router<T, Fs>): this {
@@ -75,26 +82,6 @@ export class FunctionsStream<Fs extends readonly AnyFunctionType[]> {
   /** The values handlers emitted with `ctx.egress(tag, value)`, as a stream. */
   egress<T>(tag: Egress<T>): DataStream<T> {
     return new DataStream<T>(this.builder, [{ from: this.node.id, sideOutput: tag.id }]);
-  }
-
-  /** A stable id: function state in savepoints is matched to the operator by uid. */
-  uid(uid: string): this {
-    if (uid.length === 0) throw new InvalidJobError(this.node.name, "uid must not be empty");
-    this.node.uid = uid;
-    this.node.uidSet = true;
-    return this;
-  }
-  name(name: string): this {
-    this.node.name = name;
-    return this;
-  }
-  setParallelism(parallelism: number): this {
-    this.node.parallelism = parallelism;
-    return this;
-  }
-  setMaxParallelism(maxParallelism: number): this {
-    this.node.maxParallelism = maxParallelism;
-    return this;
   }
 }
 
