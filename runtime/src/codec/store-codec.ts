@@ -15,7 +15,8 @@ import { CorruptStoreRecordError } from "./errors.js";
  */
 const packr = new Packr({ useRecords: true, moreTypes: true, bundleStrings: false });
 
-const BLOCK_TAG = 1;
+/** The first element of a block's msgpack array: what kind of record it is. */
+export const BLOCK_TAG = 1;
 
 /** A framed msgpack record: CRC-32 of the body, then the body. A new buffer owned by the caller. */
 export function encodeStoreRecord(value: unknown): Buffer {
@@ -42,6 +43,11 @@ export interface EntryBlock {
 /** Encodes a block in one msgpackr call: object shapes repeated across its values are written once. */
 export function encodeEntryBlock(block: EntryBlock): Buffer {
   return frame(packr.pack([BLOCK_TAG, block.states, block.stateIndex, block.keys, block.values, block.deleted]));
+}
+
+/** The msgpack of a block's `states` column as encodeEntryBlock writes it (for NumericBlockWriter). */
+export function encodeBlockStates(states: readonly string[]): Uint8Array {
+  return packr.pack(states);
 }
 
 /** Decodes a block; the checks are per block and per column, not per entry. */

@@ -246,6 +246,7 @@ export class FunctionDispatcherOperator extends AbstractOperator {
       mode: snapshot.mode,
       keyGroups: snapshot.keyGroups,
       keyed: snapshot.keyed,
+      ...(snapshot.columnar === undefined ? {} : { columnar: snapshot.columnar }),
       operatorState: { ...snapshot.operatorState, [LOOP_STATE]: { distribution: "union", items: recorded } },
       ...(snapshot.stateVersions === undefined ? {} : { stateVersions: snapshot.stateVersions }),
       release: () => snapshot.release(),

@@ -156,6 +156,7 @@ export class ShardSnapshots {
             mode: own.mode,
             keyGroups: own.keyGroups,
             keyed: own.keyed,
+            ...(own.columnar === undefined ? {} : { columnar: own.columnar }),
             operatorState: own.operatorState,
             ...(own.stateVersions === undefined ? {} : { stateVersions: own.stateVersions }),
             inFlight,

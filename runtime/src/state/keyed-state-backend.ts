@@ -2,11 +2,11 @@ import type { Key, StateDeclarations, StateDescriptor, StateHandles } from "@key
 import { keyOfMapKey } from "../partition/canonical-key.js";
 import { keyGroupOf } from "../partition/key-groups.js";
 import type { Clock } from "../time/clock.js";
-import { ABSENT, type SnapshotMode } from "../util/change-tracker.js";
+import { ABSENT, CopiedRead, type SnapshotMode, type SnapshotRead } from "../util/change-tracker.js";
 import { copyValue } from "./copy-value.js";
 import type { KeyedPartSnapshot, KeyedStatePart } from "./keyed-state-part.js";
 import { migrationOf, versionOf } from "./migration.js";
-import { DELETED, type KeyedStateEntry } from "./snapshot.js";
+import { DELETED, type KeyedColumns, type KeyedStateEntry, type SnapshotColumn } from "./snapshot.js";
 import {
   AggregatingHandle,
   type CurrentKey,
@@ -122,21 +122,31 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
       read: table.snapshot(checkpointId, mode),
     }));
     const maxParallelism = this.maxParallelism;
-    return {
-      entries: {
-        *[Symbol.iterator]() {
-          for (const { name, table, read } of reads) {
-            yield* read.entries(
-              (key, raw): KeyedStateEntry => ({
-                keyGroup: keyGroupOf(keyOfMapKey(key), maxParallelism),
-                state: name,
-                key,
-                value: raw === ABSENT ? DELETED : table.encode(raw),
-              }),
-            );
-          }
-        },
+    const entriesOf = (of: typeof reads): Iterable<KeyedStateEntry> => ({
+      *[Symbol.iterator]() {
+        for (const { name, table, read } of of) {
+          yield* read.entries(
+            (key, raw): KeyedStateEntry => ({
+              keyGroup: keyGroupOf(keyOfMapKey(key), maxParallelism),
+              state: name,
+              key,
+              value: raw === ABSENT ? DELETED : table.encode(raw),
+            }),
+          );
+        }
       },
+    });
+    // Tables copied at the mark whose values are stored as a snapshot holds them go as columns.
+    const columns: KeyedColumns[] = [];
+    const rest: typeof reads = [];
+    for (const r of reads) {
+      const copied = r.table.columnar ? columnsOf(r.read) : undefined;
+      if (copied === undefined) rest.push(r);
+      else columns.push({ state: r.name, maxParallelism, keys: copied.keys, values: copied.values });
+    }
+    return {
+      entries: entriesOf(reads),
+      ...(columns.length === 0 ? {} : { columnar: { columns, rest: entriesOf(rest) } }),
       release() {
         for (const { read } of reads) read.release();
       },
@@ -199,4 +209,10 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
         return new AggregatingHandle(new TableCell(this, table), descriptor.aggregate);
     }
   }
+}
+
+/** The columns of a read copied at the mark, or undefined for a read of the live table. */
+function columnsOf(read: SnapshotRead<unknown>): { keys: SnapshotColumn; values: SnapshotColumn } | undefined {
+  if (!(read instanceof CopiedRead)) return undefined;
+  return { keys: read.keys as SnapshotColumn, values: read.values as SnapshotColumn };
 }

@@ -1,5 +1,5 @@
 import type { SnapshotMode } from "../util/change-tracker.js";
-import type { KeyedStateEntry } from "./snapshot.js";
+import type { ColumnarKeyed, KeyedStateEntry } from "./snapshot.js";
 
 /**
  * One piece of an operator's keyed state that checkpoints on its own: a state backend, a timer
@@ -41,6 +41,8 @@ export interface KeyedStatePart {
 /** A part's share of one snapshot: its entries at the mark, read once, then released. */
 export interface KeyedPartSnapshot {
   readonly entries: Iterable<KeyedStateEntry>;
+  /** The same entries as columns copied at the mark plus the rest (see OperatorSnapshot.columnar). */
+  readonly columnar?: ColumnarKeyed;
   release(): void;
 }
 

@@ -85,6 +85,7 @@ export class OperatorStateSnapshots implements Snapshotable {
         : "full";
     const parts: KeyedPartSnapshot[] = keyed.map((part) => part.snapshot(checkpointId, mode));
     const operatorState = list?.snapshot() ?? {};
+    const columns = parts.flatMap((part) => part.columnar?.columns ?? []);
     const stateVersions: Record<string, number> = {};
     for (const part of keyed) Object.assign(stateVersions, part.stateVersions?.());
     let released = false;
@@ -100,6 +101,21 @@ export class OperatorStateSnapshots implements Snapshotable {
           }
         },
       },
+      ...(columns.length === 0
+        ? {}
+        : {
+            columnar: {
+              columns,
+              rest: {
+                *[Symbol.iterator]() {
+                  for (const part of parts) {
+                    if (released) return;
+                    yield* part.columnar?.rest ?? part.entries;
+                  }
+                },
+              },
+            },
+          }),
       operatorState,
       stateVersions,
       release() {

@@ -47,8 +47,35 @@ export interface OperatorSnapshot {
    * operator's snapshot carries them; absent for aligned checkpoints and savepoints.
    */
   readonly inFlight?: readonly InFlightBatch[];
+  /**
+   * The same entries split for a writer that can encode columns on another thread: states copied
+   * at the mark as columns, and the `rest` of `keyed`. A writer reads either `keyed` or this,
+   * never both. Absent when no state was copied.
+   */
+  readonly columnar?: ColumnarKeyed;
   /** The store has read everything (or gave up): the operator stops preserving values for it. */
   release(): void;
+}
+
+/** A column of a copied state: numbers in a Float64Array (transferable between threads), other values in an array. */
+export type SnapshotColumn = Float64Array | readonly unknown[];
+
+/**
+ * Every live entry of one state, copied at a snapshot's mark: keys in Map-key form and values as a
+ * snapshot holds them, both immutable (numbers, strings, booleans), so they can be encoded on any
+ * thread at any time. Key groups are derived from the keys with `maxParallelism`.
+ */
+export interface KeyedColumns {
+  readonly state: string;
+  readonly maxParallelism: number;
+  readonly keys: SnapshotColumn;
+  readonly values: SnapshotColumn;
+}
+
+/** A snapshot's keyed entries as copied columns plus the entries read the usual way. */
+export interface ColumnarKeyed {
+  readonly columns: readonly KeyedColumns[];
+  readonly rest: Iterable<KeyedStateEntry>;
 }
 
 /**

@@ -332,8 +332,10 @@ export class CopiedRead<V> implements SnapshotRead<V> {
   readonly mode = "full" as const;
   private released = false;
   constructor(
-    private readonly keys: readonly unknown[],
-    private readonly values: readonly V[],
+    /** The keys at the mark, owned by the read (a Float64Array when all are numbers). */
+    readonly keys: ArrayLike<unknown>,
+    /** Their values, in the same order. */
+    readonly values: ArrayLike<V>,
   ) {}
 
   *entries<E>(entry: (key: unknown, value: V | Absent) => E): Generator<E, void, undefined> {

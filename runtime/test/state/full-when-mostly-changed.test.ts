@@ -32,6 +32,10 @@ function counters() {
     backend.currentKey = key;
     count.update({ n: 1 });
   };
+  const countOf = (key: number) => {
+    backend.currentKey = key;
+    return count.value();
+  };
   const table = () => backend.table("count", valueState<number>());
   const values = () => new Map<unknown, unknown>(table().entries());
   /** Takes checkpoint `id` to the end and completes it; returns its mode and number of entries. */
@@ -42,7 +46,7 @@ function counters() {
     state.checkpointComplete(id);
     return { mode: snapshot.mode, entries };
   };
-  return { bump, checkpoint, setObject, values, table };
+  return { bump, checkpoint, setObject, values, table, countOf };
 }
 
 describe("a snapshot of state that mostly changed", () => {
@@ -93,6 +97,46 @@ describe("a snapshot of state that mostly changed", () => {
       state().checkpointComplete(id);
       return { read: snapshot, taken };
     }
+  });
+
+  it("copies the first full snapshot of a large table of numbers at the mark, as columns, and tracks changes from there", () => {
+    const { bump, checkpoint, values, table } = counters();
+    bump(KEYS);
+    const before = values();
+    const snapshot = state().snapshot(1, "incremental");
+    bump(100); // keys change before the snapshot is read
+    assert.equal(snapshot.mode, "full");
+    const columns = snapshot.columnar?.columns ?? [];
+    assert.equal(columns.length, 1, "the table is one column pair");
+    const [copied] = columns;
+    assert.ok(copied?.keys instanceof Float64Array && copied.values instanceof Float64Array);
+    assert.equal(copied.state, "count");
+    assert.deepEqual(new Map(Array.from(copied.keys, (k, i) => [k, copied.values[i]])), before);
+    assert.deepEqual([...(snapshot.columnar?.rest ?? [])], [], "nothing else to read");
+    const taken = new Map([...snapshot.keyed].map((e) => [e.key, e.value]));
+    assert.deepEqual(taken, before, "`keyed` yields the same copy");
+    snapshot.release();
+    state().checkpointComplete(1);
+    assert.equal(table().tracker.tracking, true);
+    bump(KEYS * 0.1);
+    assert.deepEqual(checkpoint(2), { mode: "incremental", entries: KEYS * 0.1 });
+  });
+
+  it("reads values through the boxes copy mode left in place until they are written", () => {
+    const { bump, checkpoint, countOf, values, table } = counters();
+    bump(KEYS);
+    checkpoint(1);
+    bump(KEYS * 0.9); // boxed: tracked since checkpoint 1
+    checkpoint(2);
+    assert.equal(table().tracker.tracking, false, "copy mode");
+    assert.notEqual(table().watch, 0, "boxes left: reads look for them");
+    assert.equal(countOf(0), 2);
+    assert.equal(countOf(KEYS - 1), 1);
+    bump(KEYS * 0.5);
+    assert.equal(countOf(0), 3);
+    assert.equal(countOf(KEYS - 1), 1);
+    assert.deepEqual(checkpoint(3), { mode: "full", entries: KEYS });
+    assert.ok([...values().values()].every((v) => typeof v === "number"));
   });
 
   it("leaves copy mode when a value is an object", () => {

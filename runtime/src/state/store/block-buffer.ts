@@ -50,6 +50,13 @@ export class BlockBuffer {
     return this.keys.length;
   }
 
+  /** Counts `blocks` blocks of `entries` entries and `bytes` bytes written for this key group elsewhere (the block encoder): the next block follows them. */
+  continueAfter(blocks: number, entries: number, bytes: number): void {
+    this.seq += blocks;
+    this.entries += entries;
+    this.bytes += bytes;
+  }
+
   add(entry: KeyedStateEntry): void {
     this.push(entry.state, entry.key, entry.value);
   }

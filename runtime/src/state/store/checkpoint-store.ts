@@ -2,6 +2,7 @@ import { mkdir, readdir } from "node:fs/promises";
 import type { KeyflowError } from "@keyflow/functions-sdk";
 import type { KeyGroupRange } from "../../partition/key-groups.js";
 import type { InFlightBatch, KeyedStateEntry, OperatorSnapshot } from "../snapshot.js";
+import { BlockEncoder } from "./block-encoder.js";
 import { CheckpointWrites } from "./checkpoint-writes.js";
 import { compact } from "./compaction.js";
 import { type CheckpointDescription, describeCheckpoint } from "./describe.js";
@@ -37,6 +38,12 @@ export interface CheckpointStoreOptions {
   readonly compactionRatio?: number;
   /** ...or when its chain has more records than this. Default 32. */
   readonly maxChainLength?: number;
+  /**
+   * Encode state that a snapshot copied at its mark (large tables of numbers and strings) on a
+   * thread of the store's own, off the shard's thread. Default true; false encodes it like every
+   * other entry, in the writer's chunks (what a store on a thread without workers must do).
+   */
+  readonly encoderThread?: boolean;
   /** When LevelDB cannot read its files at open: "auto" runs LevelDB's repair, "never" fails. Default "auto". */
   readonly repair?: "auto" | "never";
   readonly leveldb?: LevelDbOptions;
@@ -113,6 +120,7 @@ export class CheckpointStore {
           compactionRatio: options.compactionRatio ?? 1,
           maxChainLength: positive(options.maxChainLength ?? 32, "maxChainLength"),
         },
+        ...(options.encoderThread === false ? {} : { encoder: new BlockEncoder() }),
       },
       damage,
     );
@@ -139,6 +147,7 @@ export class CheckpointStore {
         mode: snapshot.mode,
         keyGroups: snapshot.keyGroups,
         keyed: snapshot.keyed,
+        ...(snapshot.columnar === undefined ? {} : { columnar: snapshot.columnar }),
         operatorState: snapshot.operatorState,
         stateVersions: snapshot.stateVersions,
         inFlight: snapshot.inFlight,
@@ -367,6 +376,7 @@ export class CheckpointStore {
     this.closing = true;
     await this.writes.settle();
     await this.maintenance;
+    await this.ctx.encoder?.close();
     await this.ctx.db.close();
   }
 

@@ -1,5 +1,6 @@
 import type { Level } from "level";
 import type { Catalog } from "./catalog.js";
+import type { ColumnsEncoder } from "./columns-job.js";
 import { StoreIoError } from "./errors.js";
 
 /** The LevelDB handle of a store: binary keys and values. */
@@ -23,6 +24,8 @@ export interface StoreContext {
   readonly db: StoreDb;
   readonly catalog: Catalog;
   readonly options: ResolvedStoreOptions;
+  /** Encodes copied columns of snapshots off the writing thread; absent: the writer encodes them itself. */
+  readonly encoder?: ColumnsEncoder;
 }
 
 /** Lets the shard's mailbox run between chunks of a long write or read. */

@@ -211,7 +211,7 @@ describe("A damaged checkpoint", () => {
       await store.close();
       store = await CheckpointStore.open(dir, options);
       const before = new Set(await readdir(dir));
-      const changes = Array.from({ length: 6000 }, (_, i) => ({
+      const changes = Array.from({ length: 30_000 }, (_, i) => ({
         keyGroup: keyGroupOf(`big${i}`, MAX),
         state: "count",
         key: `big${i}`,

@@ -1,0 +1,97 @@
+import { Worker } from "node:worker_threads";
+import type { ColumnsEncoder, ColumnsJob, EncodedColumns } from "./columns-job.js";
+
+/** @internal A job for the encoder's thread. */
+export interface EncoderRequest {
+  readonly seq: number;
+  readonly job: ColumnsJob;
+}
+
+/** @internal What the encoder's thread answers. */
+export type EncoderReply =
+  | { readonly seq: number; readonly encoded: EncodedColumns }
+  | { readonly seq: number; readonly outOfRange: number }
+  | { readonly seq: number; readonly error: string };
+
+const ENTRY = new URL("./block-encoder-worker.js", import.meta.url);
+
+/**
+ * The asynchronous part of a snapshot, on a thread of its own: turns a state's columns, copied at
+ * a snapshot's mark, into encoded blocks (key groups hashed, blocks packed and framed), which the
+ * store then writes with a few LevelDB batches. That work was most of what a checkpoint of a
+ * large state cost the shard's thread (Flink runs it on its asynchronous snapshot threads too).
+ *
+ * One thread per store, started on first use, referenced only while a job is in it, so it never
+ * keeps a process alive. Numbers cross as transferred Float64Arrays; other columns are cloned.
+ * If the thread fails, the jobs in it fail (their checkpoints abort) and the next job starts a
+ * new one.
+ */
+export class BlockEncoder implements ColumnsEncoder {
+  private worker: Worker | undefined;
+  private nextSeq = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (reply: EncoderReply) => void; reject: (error: Error) => void }
+  >();
+  private closed = false;
+
+  /** The blocks of `job`; a key outside the job's key groups gives `{ outOfRange }`. */
+  encode(job: ColumnsJob): Promise<EncodedColumns | { outOfRange: number }> {
+    if (this.closed) return Promise.reject(new Error("the block encoder is closed"));
+    const worker = this.start();
+    const seq = this.nextSeq++;
+    // The columns are the snapshot's own copies: moved, not cloned.
+    const transfer = new Set<ArrayBuffer>();
+    for (const { keys, values } of job.columns) {
+      for (const column of [keys, values])
+        if (column instanceof Float64Array) transfer.add(column.buffer as ArrayBuffer);
+    }
+    return new Promise<EncoderReply>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      if (this.waiting.size === 1) worker.ref();
+      worker.postMessage({ seq, job } satisfies EncoderRequest, [...transfer]);
+    }).then((reply) => {
+      if ("error" in reply) throw new Error(`the block encoder failed: ${reply.error}`);
+      return "encoded" in reply ? reply.encoded : { outOfRange: reply.outOfRange };
+    });
+  }
+
+  /** Stops the thread; jobs in it fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker !== undefined) await worker.terminate();
+    this.failAll(new Error("the block encoder is closed"));
+  }
+
+  private start(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(ENTRY, {
+      // As the worker pool does: a `node --input-type=module -e` parent's flag stops a file worker.
+      execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
+    });
+    worker.unref();
+    worker.on("message", (reply: EncoderReply) => {
+      const waiting = this.waiting.get(reply.seq);
+      if (waiting === undefined) return;
+      this.waiting.delete(reply.seq);
+      if (this.waiting.size === 0) worker.unref();
+      waiting.resolve(reply);
+    });
+    const lost = (error: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      this.failAll(error);
+    };
+    worker.on("error", (error) => lost(error));
+    worker.on("exit", (code) => lost(new Error(`the block encoder's thread exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(error: Error): void {
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const w of waiting) w.reject(error);
+  }
+}
