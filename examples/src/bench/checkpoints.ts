@@ -137,24 +137,38 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 /**
  * `npm run bench -- checkpoints`: a count per key over a million keys. Throughput with a
  * checkpoint every second into LevelDB against none (20M records, both in this process, on the
- * main thread); the time of an incremental checkpoint when 1% of the keys changed against a full
- * one; and the time from SIGKILL of a `keyflow run --state-dir` process to its restart
- * processing records again. KEYFLOW_BENCH_CHUNK sets the store's entries per chunk (default 1000):
+ * main thread; at least 5 pairs, the ratio the median of the pairs'); the time of an
+ * incremental checkpoint when 1% of the keys changed against a full one; and the time from
+ * SIGKILL of a `keyflow run --state-dir` process to its restart processing records again. KEYFLOW_BENCH_CHUNK sets the store's entries per chunk (default 1000):
  * larger chunks finish checkpoints sooner but pause the shard longer per chunk.
  */
 export async function checkpointsBenchmark(runs: number): Promise<object> {
   // Long enough for several checkpoints at one a second (the first of each run is full).
   const records = Number(process.env.KEYFLOW_BENCH_RECORDS ?? 20_000_000);
+  // Pairs of runs, in ABBA order (without, with; with, without; ...): this machine's speed drifts
+  // by tens of percent over minutes, and a ratio within a pair, run back to back, sees the least
+  // of it. The ratio is the median of the pairs' ratios.
+  const pairs = Math.max(runs, 5);
   const without: number[] = [];
   const withCheckpoints: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    without.push(await throughput(records, false));
-    withCheckpoints.push(await throughput(records, true));
+  const ratios: number[] = [];
+  for (let r = 0; r < pairs; r++) {
+    const order = r % 2 === 0 ? [false, true] : [true, false];
+    const measured = new Map<boolean, number>();
+    for (const checkpoints of order) measured.set(checkpoints, await throughput(records, checkpoints));
+    without.push(measured.get(false) as number);
+    withCheckpoints.push(measured.get(true) as number);
+    ratios.push((measured.get(true) as number) / (measured.get(false) as number));
+    console.log(`  pair ${r + 1}: ratio ${ratios[r]?.toFixed(2)}`);
   }
   const throughputWithout = median(without);
   const throughputWithCheckpoints = median(withCheckpoints);
-  console.log(`without checkpoints     ${(throughputWithout / 1e6).toFixed(2)} M records/s`);
-  console.log(`checkpoint every 1 s    ${(throughputWithCheckpoints / 1e6).toFixed(2)} M records/s`);
+  const throughputRatio = median(ratios);
+  console.log(`without checkpoints     ${(throughputWithout / 1e6).toFixed(2)} M records/s (median of ${pairs})`);
+  console.log(
+    `checkpoint every 1 s    ${(throughputWithCheckpoints / 1e6).toFixed(2)} M records/s (median of ${pairs})`,
+  );
+  console.log(`ratio                   ${throughputRatio.toFixed(2)} (median of the pairs' ratios)`);
   const times: Array<{ fullMs: number; incrementalMs: number }> = [];
   for (let r = 0; r < runs; r++) times.push(await incrementalVsFull());
   const fullMs = median(times.map((t) => t.fullMs));
@@ -167,7 +181,7 @@ export async function checkpointsBenchmark(runs: number): Promise<object> {
   return {
     throughputWithCheckpoints: Math.round(throughputWithCheckpoints),
     throughputWithout: Math.round(throughputWithout),
-    throughputRatio: round(throughputWithCheckpoints / throughputWithout),
+    throughputRatio: round(throughputRatio),
     incrementalMs: Math.round(incrementalMs),
     fullMs: Math.round(fullMs),
     incrementalVsFull: round(incrementalMs / fullMs),

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { giveBackBuffer } from "../column-buffers.js";
 import type { ColumnsEncoder, ColumnsJob, EncodedColumns } from "./columns-job.js";
 
 /** @internal A job for the encoder's thread. */
@@ -8,10 +9,14 @@ export interface EncoderRequest {
 }
 
 /** @internal What the encoder's thread answers. */
-export type EncoderReply =
+export type EncoderReply = (
   | { readonly seq: number; readonly encoded: EncodedColumns }
   | { readonly seq: number; readonly outOfRange: number }
-  | { readonly seq: number; readonly error: string };
+  | { readonly seq: number; readonly error: string }
+) & {
+  /** The request's Float64Array columns' buffers, sent back for reuse. */
+  readonly returned: readonly ArrayBuffer[];
+};
 
 const ENTRY = new URL("./block-encoder-worker.js", import.meta.url);
 
@@ -34,6 +39,12 @@ export class BlockEncoder implements ColumnsEncoder {
     { resolve: (reply: EncoderReply) => void; reject: (error: Error) => void }
   >();
   private closed = false;
+  /** An output buffer the writer gave back, for the next job. */
+  private spare: ArrayBuffer | undefined;
+
+  recycle(buffer: ArrayBuffer): void {
+    if (this.spare === undefined || buffer.byteLength > this.spare.byteLength) this.spare = buffer;
+  }
 
   /** The blocks of `job`; a key outside the job's key groups gives `{ outOfRange }`. */
   encode(job: ColumnsJob): Promise<EncodedColumns | { outOfRange: number }> {
@@ -46,10 +57,14 @@ export class BlockEncoder implements ColumnsEncoder {
       for (const column of [keys, values])
         if (column instanceof Float64Array) transfer.add(column.buffer as ArrayBuffer);
     }
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare !== undefined) transfer.add(spare);
+    const request: EncoderRequest = { seq, job: spare === undefined ? job : { ...job, spare } };
     return new Promise<EncoderReply>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
       if (this.waiting.size === 1) worker.ref();
-      worker.postMessage({ seq, job } satisfies EncoderRequest, [...transfer]);
+      worker.postMessage(request, [...transfer]);
     }).then((reply) => {
       if ("error" in reply) throw new Error(`the block encoder failed: ${reply.error}`);
       return "encoded" in reply ? reply.encoded : { outOfRange: reply.outOfRange };
@@ -77,6 +92,7 @@ export class BlockEncoder implements ColumnsEncoder {
       if (waiting === undefined) return;
       this.waiting.delete(reply.seq);
       if (this.waiting.size === 0) worker.unref();
+      for (const buffer of reply.returned) giveBackBuffer(buffer);
       waiting.resolve(reply);
     });
     const lost = (error: Error) => {
