@@ -102,7 +102,8 @@ describe("keyflow node: a static cluster of two processes", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.equal(runningCount(), 2, "both nodes still run the slow job");
     nodes[1]?.child.kill("SIGTERM");
-    const exits = await Promise.all(nodes.map((node) => exitWithin(node, 10_000)));
+    // As long as the failure test above allows: a loaded machine (the whole suite on 2 cores) was seen taking over 10 s.
+    const exits = await Promise.all(nodes.map((node) => exitWithin(node, 20_000)));
     assert.deepEqual(
       exits.map((exit) => exit.code),
       [0, 0],
