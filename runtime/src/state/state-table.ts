@@ -384,7 +384,7 @@ export class StateTable<V> {
    * would only cost every write a box. Tracked writes are slow (a box, a record, and the box's
    * promotion by the garbage collector: 0.6-1.7 M records/s against 3.9 untracked on the
    * checkpoints benchmark's million keys), so it does not wait until half the keys changed: once
-   * a tenth of the expected interval went by, it projects the share of keys changed so far to
+   * a twentieth of the expected interval went by, it projects the share of keys changed so far to
    * the whole interval (the last one, or for the first mark the time from the table's creation).
    * A guess that proves wrong costs one full snapshot where an incremental one would have done.
    */
@@ -404,7 +404,7 @@ export class StateTable<V> {
     if (!tracker.tracking || tracker.reading || plain.size < COPY_MODE_MIN_KEYS) return false;
     const elapsed = this.clock.now() - this.markedAt;
     const expected = this.markedAt - this.markedBefore;
-    if (!(expected > 0) || elapsed < expected / 10) return false;
+    if (!(expected > 0) || elapsed < expected / 20) return false;
     return (tracker.changedKeys() / plain.size) * (expected / elapsed) > FULL_WHEN_PROJECTED;
   }
 

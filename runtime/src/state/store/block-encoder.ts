@@ -2,11 +2,16 @@ import { Worker } from "node:worker_threads";
 import { giveBackBuffer } from "../column-buffers.js";
 import type { ColumnsEncoder, ColumnsJob, EncodedColumns } from "./columns-job.js";
 
-/** @internal A job for the encoder's thread. */
-export interface EncoderRequest {
-  readonly seq: number;
-  readonly job: ColumnsJob;
-}
+/** @internal A job for the encoder's thread, or the word to close its LevelDB handle and end. */
+export type EncoderRequest =
+  | {
+      readonly type: "encode";
+      readonly seq: number;
+      readonly job: ColumnsJob;
+      /** The store's LevelDB folder (opened with `multithreading`): the thread writes the blocks there itself. */
+      readonly writeTo?: string;
+    }
+  | { readonly type: "close" };
 
 /** @internal What the encoder's thread answers. */
 export type EncoderReply = (
@@ -19,12 +24,14 @@ export type EncoderReply = (
 };
 
 const ENTRY = new URL("./block-encoder-worker.js", import.meta.url);
+/** How long `close` waits for the thread to close its LevelDB handle before terminating it. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /**
  * The asynchronous part of a snapshot, on a thread of its own: turns a state's columns, copied at
- * a snapshot's mark, into encoded blocks (key groups hashed, blocks packed and framed), which the
- * store then writes with a few LevelDB batches. That work was most of what a checkpoint of a
- * large state cost the shard's thread (Flink runs it on its asynchronous snapshot threads too).
+ * a snapshot's mark, into encoded blocks (key groups hashed, blocks packed and framed) and writes
+ * them to LevelDB in a few batches. That work was most of what a checkpoint of a large state cost
+ * the shard's thread (Flink runs it on its asynchronous snapshot threads too).
  *
  * One thread per store, started on first use, referenced only while a job is in it, so it never
  * keeps a process alive. Numbers cross as transferred Float64Arrays; other columns are cloned.
@@ -32,6 +39,13 @@ const ENTRY = new URL("./block-encoder-worker.js", import.meta.url);
  * new one.
  */
 export class BlockEncoder implements ColumnsEncoder {
+  /**
+   * `writeTo`: the store's LevelDB folder, opened by the store with `multithreading`; the thread
+   * then writes the blocks itself (EncodedColumns.written) and the store's thread only learns
+   * their counts. Without it the blocks come back for the caller to write.
+   */
+  constructor(private readonly options: { readonly writeTo?: string } = {}) {}
+
   private worker: Worker | undefined;
   private nextSeq = 0;
   private readonly waiting = new Map<
@@ -60,7 +74,13 @@ export class BlockEncoder implements ColumnsEncoder {
     const spare = this.spare;
     this.spare = undefined;
     if (spare !== undefined) transfer.add(spare);
-    const request: EncoderRequest = { seq, job: spare === undefined ? job : { ...job, spare } };
+    const writeTo = this.options.writeTo;
+    const request: EncoderRequest = {
+      type: "encode",
+      seq,
+      job: spare === undefined ? job : { ...job, spare },
+      ...(writeTo === undefined ? {} : { writeTo }),
+    };
     return new Promise<EncoderReply>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
       if (this.waiting.size === 1) worker.ref();
@@ -71,12 +91,22 @@ export class BlockEncoder implements ColumnsEncoder {
     });
   }
 
-  /** Stops the thread; jobs in it fail. */
+  /**
+   * Ends the thread once it closed its LevelDB handle (the store waits for its writes first, and
+   * closes its own handle after); jobs still in it fail.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    if (worker !== undefined) await worker.terminate();
+    if (worker !== undefined) {
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      worker.ref();
+      worker.postMessage({ type: "close" } satisfies EncoderRequest);
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
     this.failAll(new Error("the block encoder is closed"));
   }
 

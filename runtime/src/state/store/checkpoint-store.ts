@@ -22,7 +22,7 @@ import { collectGarbage } from "./retention.js";
 import { exportSavepoint } from "./savepoint-export.js";
 import type { ShardWrite } from "./snapshot-writer.js";
 import { type StoreContext, withIoErrors } from "./store-context.js";
-import { type LevelDbOptions, openStore } from "./store-open.js";
+import { closedStore, type LevelDbOptions, openStore } from "./store-open.js";
 import { type VerifyLevel, verifyCheckpoint } from "./verify.js";
 
 export interface CheckpointStoreOptions {
@@ -106,7 +106,10 @@ export class CheckpointStore {
   /** Opens (or creates) the store in `dir`, finishing any retention a crash interrupted. */
   static async open(dir: string, options: CheckpointStoreOptions = {}): Promise<CheckpointStore> {
     await mkdir(dir, { recursive: true });
-    const { db, catalog, damage } = await openStore(dir, options.repair ?? "auto", options.leveldb ?? {});
+    const encoderThread = options.encoderThread !== false;
+    // The encoder's thread writes through a handle of its own: LevelDB shared between threads.
+    const leveldb = encoderThread ? { ...options.leveldb, multithreading: true } : (options.leveldb ?? {});
+    const { db, catalog, damage } = await openStore(dir, options.repair ?? "auto", leveldb);
     const store = new CheckpointStore(
       {
         dir,
@@ -120,7 +123,7 @@ export class CheckpointStore {
           compactionRatio: options.compactionRatio ?? 1,
           maxChainLength: positive(options.maxChainLength ?? 32, "maxChainLength"),
         },
-        ...(options.encoderThread === false ? {} : { encoder: new BlockEncoder() }),
+        ...(encoderThread ? { encoder: new BlockEncoder({ writeTo: dir }) } : {}),
       },
       damage,
     );
@@ -377,7 +380,11 @@ export class CheckpointStore {
     await this.writes.settle();
     await this.maintenance;
     await this.ctx.encoder?.close();
-    await this.ctx.db.close();
+    try {
+      await this.ctx.db.close();
+    } finally {
+      closedStore(this.ctx.dir);
+    }
   }
 
   /** Queues a retention pass (and compaction, then another pass for what it replaced); one runs at a time. */

@@ -24,6 +24,8 @@ export interface EncodedColumns {
   readonly data: Uint8Array;
   readonly ops: Int32Array;
   readonly groups: Int32Array;
+  /** The encoder wrote the blocks to LevelDB itself (`data` and `ops` are then empty). */
+  readonly written?: boolean;
 }
 
 /** Encodes ColumnsJobs off the writing thread (BlockEncoder). */

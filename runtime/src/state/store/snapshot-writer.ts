@@ -138,9 +138,11 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
         // The key group's blocks of the rest of the entries continue its numbering.
         buffer.continueAfter(blocks, encoded.groups[at + 1] as number, encoded.groups[at + 2] as number);
       }
-      await writeEncoded(ctx, encoded, stopped, write.id);
-      // LevelDB copied the blocks into its batches: the buffer can take the next job's output.
-      encoder.recycle(encoded.data.buffer as ArrayBuffer);
+      if (encoded.written !== true) {
+        await writeEncoded(ctx, encoded, stopped, write.id);
+        // LevelDB copied the blocks into its batches: the buffer can take the next job's output.
+        encoder.recycle(encoded.data.buffer as ArrayBuffer);
+      }
     }
   }
   if (Symbol.asyncIterator in keyed) {

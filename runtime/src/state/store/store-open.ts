@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { KeyflowError } from "@keyflow/functions-sdk";
 import { Level } from "level";
 import { decodeStoreRecord, encodeStoreRecord } from "../../codec/store-codec.js";
@@ -35,6 +36,30 @@ export interface OpenedStore {
  * completed and compaction bases that were not finished.
  */
 export async function openStore(dir: string, repair: "auto" | "never", leveldb: LevelDbOptions): Promise<OpenedStore> {
+  // LevelDB's lock refuses a second handle in this process only without `multithreading`.
+  const folder = resolve(dir);
+  if (openFolders.has(folder)) {
+    const cause = new Error("the folder is open in this process already");
+    throw new StoreIoError(dir, "opening LevelDB", { cause, retriable: true });
+  }
+  openFolders.add(folder);
+  try {
+    return await openUnlocked(dir, repair, leveldb);
+  } catch (error) {
+    openFolders.delete(folder);
+    throw error;
+  }
+}
+
+/** Folders a store on this thread has open (see openStore); `closedStore` takes one off. */
+const openFolders = new Set<string>();
+
+/** The store of `dir` closed its LevelDB handle. */
+export function closedStore(dir: string): void {
+  openFolders.delete(resolve(dir));
+}
+
+async function openUnlocked(dir: string, repair: "auto" | "never", leveldb: LevelDbOptions): Promise<OpenedStore> {
   const damage: KeyflowError[] = [];
   let opened: { db: StoreDb; catalog: Catalog; neverCompleted: number[] };
   try {

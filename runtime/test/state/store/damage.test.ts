@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readdir, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -298,6 +299,22 @@ describe("Opening a folder", () => {
       } finally {
         await remove();
       }
+    }
+  });
+
+  it("reports a folder another process holds open as a retriable I/O error (LevelDB's lock, with the encoder thread's shared handle)", async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const store = await CheckpointStore.open(dir);
+      const module = new URL("../../../src/state/store/checkpoint-store.js", import.meta.url).href;
+      const script = `import { CheckpointStore } from ${JSON.stringify(module)};
+        try { await CheckpointStore.open(${JSON.stringify(dir)}); console.log("opened"); }
+        catch (error) { console.log(error.code, error.retriable); }`;
+      const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+      assert.equal(child.stdout.trim(), "CHECKPOINT_STORE_IO true", child.stderr);
+      await store.close();
+    } finally {
+      await remove();
     }
   });
 
