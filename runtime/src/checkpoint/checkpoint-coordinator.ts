@@ -74,6 +74,11 @@ interface Pending {
 export class CheckpointCoordinator {
   private readonly actor: Actor<typeof coordinatorMachine>;
   private readonly pending = new Map<number, Pending>();
+  /** Resolves when `stop` begins: a savepoint stops waiting for shards that will not run again. */
+  private stopping: () => void = () => {};
+  private readonly stopped = new Promise<void>((resolve) => {
+    this.stopping = resolve;
+  });
   private nextId: number;
   private cancelTick: (() => void) | undefined;
   private lastCompletedAt = Number.NEGATIVE_INFINITY;
@@ -151,6 +156,7 @@ export class CheckpointCoordinator {
   async stop(): Promise<void> {
     this.cancelTick?.();
     this.cancelTick = undefined;
+    this.stopping();
     for (const pending of [...this.pending.values()]) await this.abort(pending, new Error("the job stopped"));
     await Promise.allSettled([...this.completing]);
     this.actor.send({ type: "STOP" });
@@ -267,8 +273,11 @@ export class CheckpointCoordinator {
     const notified = this.options.notify(pending.id, true);
     // A savepoint resolves once the shards handled its completion (sinks committed up to it),
     // so stop-with-savepoint can stop right after.
+    // A shard that stops (the job finished or was cancelled) before it handled the notification
+    // never answers; the savepoint is durable by then, so it settles when the coordinator stops
+    // (else stop(), which waits for completions, and the run with it, would never end).
     if (pending.settle !== undefined) {
-      await notified;
+      await Promise.race([notified, this.stopped]);
       pending.settle(metadata);
     }
   }

@@ -6,7 +6,14 @@ import type { ShardSnapshotReport } from "../../src/checkpoint/shard-checkpointi
 import { SimulatedClock } from "../../src/time/clock.js";
 
 /** A coordinator over `shards` pretend shards whose triggers and notifications are recorded. */
-function setUp(options: { shards: number; timeoutMs?: number; minPauseMs?: number; maxConcurrent?: number }) {
+function setUp(options: {
+  shards: number;
+  timeoutMs?: number;
+  minPauseMs?: number;
+  maxConcurrent?: number;
+  /** What the shards' handling of a notification returns (default: nothing to wait for). */
+  handled?: () => Promise<void> | undefined;
+}) {
   const clock = new SimulatedClock(0);
   const storage = new MemoryCheckpointStorage();
   const triggered: number[] = [];
@@ -28,6 +35,7 @@ function setUp(options: { shards: number; timeoutMs?: number; minPauseMs?: numbe
     },
     notify: (id, completed) => {
       notified.push([id, completed]);
+      return options.handled?.();
     },
     log: (line) => log.push(line),
   });
@@ -69,6 +77,23 @@ describe("CheckpointCoordinator", () => {
     assert.equal((await t.storage.latestCompleted())?.id, 1);
     assert.deepEqual(t.notified, [[1, true]]);
     assert.equal(t.coordinator.state, "idle");
+  });
+
+  it("settles a complete savepoint when it stops, though shards that stopped never answer its notification", async () => {
+    const t = setUp({ shards: 1, handled: () => new Promise<void>(() => {}) });
+    t.coordinator.start();
+    let settled: string | undefined;
+    const savepoint = t.coordinator.savepoint().then(
+      (metadata) => (settled = `savepoint ${metadata.id} (${metadata.kind})`),
+      (error: Error) => (settled = `failed: ${error.message}`),
+    );
+    t.coordinator.onSnapshot({ ...t.report(1, 0), savepoint: true });
+    await settle();
+    assert.equal((await t.storage.latestCompleted())?.id, 1, "its metadata is stored");
+    assert.equal(settled, undefined, "it waits for the shards to handle its completion");
+    await t.coordinator.stop(); // never ended before: it waited for that completion
+    await savepoint;
+    assert.equal(settled, "savepoint 1 (savepoint)");
   });
 
   it("keeps at most maxConcurrent checkpoints in flight", () => {
