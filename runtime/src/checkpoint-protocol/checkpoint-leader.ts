@@ -216,6 +216,9 @@ export class CheckpointLeader {
       case "entries":
         this.assembler.add(message);
         return;
+      case "columns":
+        this.assembler.addColumns(message);
+        return;
       case "report": {
         const report = this.assembler.complete(message);
         this.coordinator?.onSnapshot(report);

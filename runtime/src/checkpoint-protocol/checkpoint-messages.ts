@@ -1,12 +1,16 @@
 import type { CheckpointMetadata } from "../checkpoint/checkpoint-storage.js";
 import type { ShardSnapshotReport } from "../checkpoint/shard-checkpointing.js";
-import type { KeyGroupRange } from "../partition/key-groups.js";
+import { keyOfMapKey } from "../partition/canonical-key.js";
+import { type KeyGroupRange, keyGroupOf } from "../partition/key-groups.js";
+import { giveBackBuffer } from "../state/column-buffers.js";
 import {
   DELETED,
   type InFlightBatch,
+  type KeyedColumns,
   type KeyedStateEntry,
   type OperatorListState,
   type OperatorSnapshot,
+  type SnapshotColumn,
 } from "../state/snapshot.js";
 
 /**
@@ -40,6 +44,15 @@ export type UpMessage =
       readonly uid: string;
       /** Flat: keyGroup, state, key, value, deleted (1 or 0) per entry. */
       readonly entries: unknown[];
+    }
+  | {
+      readonly type: "columns";
+      readonly id: number;
+      readonly vertexId: number;
+      readonly shardIndex: number;
+      readonly uid: string;
+      /** A slice of state copied at the mark (KeyedColumns), shipped as columns: no entry objects on either side. */
+      readonly columns: KeyedColumns;
     }
   | {
       readonly type: "report";
@@ -143,8 +156,16 @@ export function shipReport(node: number, report: ShardSnapshotReport, send: (mes
   const shipped: ShippedSnapshot[] = [];
   try {
     for (const snapshot of report.snapshots) {
+      const columnar = snapshot.columnar;
+      for (const columns of columnar?.columns ?? []) {
+        shipColumns(report, snapshot, columns, send);
+        // Sent (msgpack copied the bytes): the arrays can take the next mark's copy.
+        for (const column of [columns.keys, columns.values]) {
+          if (column instanceof Float64Array) giveBackBuffer(column.buffer as ArrayBuffer);
+        }
+      }
       let flat: unknown[] = [];
-      for (const entry of snapshot.keyed) {
+      for (const entry of columnar?.rest ?? snapshot.keyed) {
         flattenEntry(flat, entry);
         if (flat.length >= ENTRIES_PER_MESSAGE * 5) {
           send(entriesMessage(report, snapshot, flat));
@@ -175,6 +196,34 @@ export function shipReport(node: number, report: ShardSnapshotReport, send: (mes
   });
 }
 
+/** Numbers per `columns` message (keys and values: 800 KB, under NATS's 1 MB payload). */
+const NUMBERS_PER_MESSAGE = 50_000;
+
+/** Sends copied columns in slices: numbers as Float64Array views (msgpack copies their bytes), others as arrays. */
+function shipColumns(
+  report: ShardSnapshotReport,
+  snapshot: OperatorSnapshot,
+  columns: KeyedColumns,
+  send: (message: UpMessage) => void,
+): void {
+  const { keys, values } = columns;
+  const numeric = keys instanceof Float64Array && values instanceof Float64Array;
+  const step = numeric ? NUMBERS_PER_MESSAGE : ENTRIES_PER_MESSAGE;
+  const slice = (column: SnapshotColumn, from: number, to: number): SnapshotColumn =>
+    column instanceof Float64Array ? column.subarray(from, to) : column.slice(from, to);
+  for (let from = 0; from < keys.length; from += step) {
+    const to = Math.min(keys.length, from + step);
+    send({
+      type: "columns",
+      id: report.checkpointId,
+      vertexId: report.vertexId,
+      shardIndex: report.shardIndex,
+      uid: snapshot.uid,
+      columns: { ...columns, keys: slice(keys, from, to), values: slice(values, from, to) },
+    });
+  }
+}
+
 function entriesMessage(report: ShardSnapshotReport, snapshot: OperatorSnapshot, flat: unknown[]): UpMessage {
   return {
     type: "entries",
@@ -192,6 +241,22 @@ function entriesMessage(report: ShardSnapshotReport, snapshot: OperatorSnapshot,
  */
 export class ReportAssembler {
   private readonly entries = new Map<string, Map<string, KeyedStateEntry[]>>();
+  private readonly columns = new Map<string, Map<string, KeyedColumns[]>>();
+
+  addColumns(message: Extract<UpMessage, { type: "columns" }>): void {
+    const shardKey = `${message.id}/${message.vertexId}/${message.shardIndex}`;
+    let byUid = this.columns.get(shardKey);
+    if (byUid === undefined) {
+      byUid = new Map();
+      this.columns.set(shardKey, byUid);
+    }
+    let list = byUid.get(message.uid);
+    if (list === undefined) {
+      list = [];
+      byUid.set(message.uid, list);
+    }
+    list.push(message.columns);
+  }
 
   add(message: Extract<UpMessage, { type: "entries" }>): void {
     const shardKey = `${message.id}/${message.vertexId}/${message.shardIndex}`;
@@ -211,24 +276,42 @@ export class ReportAssembler {
   complete(message: Extract<UpMessage, { type: "report" }>): ShardSnapshotReport {
     const shardKey = `${message.id}/${message.vertexId}/${message.shardIndex}`;
     const byUid = this.entries.get(shardKey);
+    const columnsByUid = this.columns.get(shardKey);
     this.entries.delete(shardKey);
+    this.columns.delete(shardKey);
     return {
       checkpointId: message.id,
       savepoint: message.savepoint,
       vertexId: message.vertexId,
       shardIndex: message.shardIndex,
-      snapshots: message.snapshots.map(
-        (shipped): OperatorSnapshot => ({
+      snapshots: message.snapshots.map((shipped): OperatorSnapshot => {
+        const rest = byUid?.get(shipped.uid) ?? [];
+        const columns = columnsByUid?.get(shipped.uid);
+        if (columns === undefined) return { ...shipped, keyed: rest, release: () => {} };
+        return {
           ...shipped,
-          keyed: byUid?.get(shipped.uid) ?? [],
+          keyed: { [Symbol.iterator]: () => allEntries(columns, rest) },
+          columnar: { columns, rest },
           release: () => {},
-        }),
-      ),
+        };
+      }),
     };
   }
 
   /** Drops what was gathered for a checkpoint that ended (completed or aborted). */
   forget(checkpointId: number): void {
     for (const key of this.entries.keys()) if (key.startsWith(`${checkpointId}/`)) this.entries.delete(key);
+    for (const key of this.columns.keys()) if (key.startsWith(`${checkpointId}/`)) this.columns.delete(key);
   }
+}
+
+/** Shipped columns as entries, then the rest: for a storage that reads `keyed` only. */
+function* allEntries(columns: readonly KeyedColumns[], rest: readonly KeyedStateEntry[]): Generator<KeyedStateEntry> {
+  for (const { state, maxParallelism, keys, values } of columns) {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      yield { keyGroup: keyGroupOf(keyOfMapKey(key), maxParallelism), state, key, value: values[i] };
+    }
+  }
+  yield* rest;
 }

@@ -83,6 +83,11 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       const run = current;
       if (run === undefined) throw noRun();
       const savepoint = await run.coordinator.savepoint();
+      // The run ended while the savepoint completed (its sources finished): the job's results go
+      // past the savepoint, so the run did not stop there and must not say so.
+      if (current !== run) {
+        throw new Error(`the job ended before it could stop at savepoint ${savepoint.id} (which is complete)`);
+      }
       run.stop(savepoint);
       return savepoint;
     },

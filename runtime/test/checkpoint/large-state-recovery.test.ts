@@ -3,8 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { collectSink, defineJob, valueState } from "@keyflow/functions-sdk";
 import { CheckpointStore, execute } from "../../src/index.js";
+import { LARGE_STATE_KEYS, LARGE_STATE_ROUNDS, largeTotals } from "../fixtures/large-state-job.js";
+
+const LARGE_JOB = fileURLToPath(new URL("../fixtures/large-state-job.js", import.meta.url));
 
 const KEYS = 20_000;
 const ROUNDS = 24;
@@ -63,4 +67,35 @@ describe("recovery of a large state whose keys all change between checkpoints", 
       }
     });
   }
+
+  it("keeps every key's count exact through restarts on worker threads (columns shipped to the main thread's store)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kf-large-state-workers-"));
+    const store = await CheckpointStore.open(join(dir, "store"));
+    process.env.KEYFLOW_LARGE_FAIL_AT = [LARGE_STATE_KEYS * 10 + 17, LARGE_STATE_KEYS * 18 + 4_001].join(",");
+    process.env.KEYFLOW_LARGE_MARKS = dir;
+    const log: string[] = [];
+    try {
+      const result = await execute(LARGE_JOB, {
+        parallelism: 2,
+        workers: 2,
+        checkpoints: { intervalMs: 20, storage: store },
+        restartStrategy: { kind: "fixedDelay", attempts: 5, delayMs: 0 },
+        log: (line) => log.push(line),
+      });
+      assert.equal(log.filter((line) => line.startsWith("job failed")).length, 2, log.join("\n"));
+      assert.ok(
+        log.some((line) => /^restoring from checkpoint \d+/.test(line)),
+        `a restart restored a checkpoint:\n${log.join("\n")}`,
+      );
+      const counts = result.get(largeTotals);
+      assert.equal(counts.length, LARGE_STATE_KEYS, "every key reached its last round once");
+      assert.ok(counts.every((c) => c.count === LARGE_STATE_ROUNDS));
+      assert.equal(new Set(counts.map((c) => c.key)).size, LARGE_STATE_KEYS);
+    } finally {
+      delete process.env.KEYFLOW_LARGE_FAIL_AT;
+      delete process.env.KEYFLOW_LARGE_MARKS;
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
