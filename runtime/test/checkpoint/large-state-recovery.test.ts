@@ -15,6 +15,23 @@ const ROUNDS = 24;
 /** Record i counts for key (i * 7919) mod KEYS: every key once per round, in a scrambled order. */
 const keyOf = (i: number) => (i * 7919) % KEYS;
 
+/** Two faults, each restarting from a restored checkpoint, and every key's count exactly `rounds`, once. */
+function assertExact(
+  log: readonly string[],
+  counts: ReadonlyArray<{ key: number | string; count: number }>,
+  keys: number,
+  rounds: number,
+): void {
+  assert.equal(log.filter((line) => line.startsWith("job failed")).length, 2, log.join("\n"));
+  assert.ok(
+    log.some((line) => /^restoring from checkpoint \d+/.test(line)),
+    `a restart restored a checkpoint:\n${log.join("\n")}`,
+  );
+  assert.equal(counts.length, keys, "every key reached its last round once");
+  assert.ok(counts.every((c) => c.count === rounds));
+  assert.equal(new Set(counts.map((c) => c.key)).size, keys);
+}
+
 describe("recovery of a large state whose keys all change between checkpoints", () => {
   // Number keys and values cross to the store's encoder thread as Float64Arrays, strings as arrays.
   for (const [kind, keyed] of [
@@ -52,15 +69,7 @@ describe("recovery of a large state whose keys all change between checkpoints", 
           restartStrategy: { kind: "fixedDelay", attempts: 5, delayMs: 0 },
           log: (line) => log.push(line),
         });
-        assert.equal(log.filter((line) => line.startsWith("job failed")).length, 2, log.join("\n"));
-        assert.ok(
-          log.some((line) => /^restoring from checkpoint \d+/.test(line)),
-          `a restart restored a checkpoint:\n${log.join("\n")}`,
-        );
-        const counts = result.get(totals);
-        assert.equal(counts.length, KEYS, "every key reached its last round once");
-        assert.ok(counts.every((c) => c.count === ROUNDS));
-        assert.equal(new Set(counts.map((c) => c.key)).size, KEYS);
+        assertExact(log, result.get(totals), KEYS, ROUNDS);
       } finally {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -82,15 +91,7 @@ describe("recovery of a large state whose keys all change between checkpoints", 
         restartStrategy: { kind: "fixedDelay", attempts: 5, delayMs: 0 },
         log: (line) => log.push(line),
       });
-      assert.equal(log.filter((line) => line.startsWith("job failed")).length, 2, log.join("\n"));
-      assert.ok(
-        log.some((line) => /^restoring from checkpoint \d+/.test(line)),
-        `a restart restored a checkpoint:\n${log.join("\n")}`,
-      );
-      const counts = result.get(largeTotals);
-      assert.equal(counts.length, LARGE_STATE_KEYS, "every key reached its last round once");
-      assert.ok(counts.every((c) => c.count === LARGE_STATE_ROUNDS));
-      assert.equal(new Set(counts.map((c) => c.key)).size, LARGE_STATE_KEYS);
+      assertExact(log, result.get(largeTotals), LARGE_STATE_KEYS, LARGE_STATE_ROUNDS);
     } finally {
       delete process.env.KEYFLOW_LARGE_FAIL_AT;
       delete process.env.KEYFLOW_LARGE_MARKS;
