@@ -31,9 +31,15 @@ describe("per-key functions with checkpoints on worker threads", () => {
       assert.equal(claimed.length, CRASHES, `every seeded crash happened once:\n${log.join("\n")}`);
       const restarts = log.filter((line) => /^job failed .*seeded crash/.test(line));
       assert.equal(restarts.length, CRASHES, `a restart per crash:\n${log.join("\n")}`);
-      // A crash before the first checkpoint completed starts again from the beginning.
+      // A crash before the first checkpoint completed starts again from the beginning (on a slow
+      // machine two did, in CI); every later one restores.
       const restores = log.filter((line) => line.startsWith("restoring from checkpoint"));
-      assert.ok(restores.length >= CRASHES - 1, `restores from checkpoints:\n${log.join("\n")}`);
+      const firstComplete = log.findIndex((line) => /^checkpoint \d+ complete$/.test(line));
+      const restartsAfter = log.filter(
+        (line, i) => firstComplete >= 0 && i > firstComplete && /^job failed .*seeded crash/.test(line),
+      ).length;
+      assert.ok(restartsAfter >= 1, `a crash came after a completed checkpoint:\n${log.join("\n")}`);
+      assert.equal(restores.length, restartsAfter, `restores from checkpoints:\n${log.join("\n")}`);
       assert.ok(
         restores.some((line) => /\(\d+ messages between functions in flight\)/.test(line)),
         `a restored checkpoint held messages in flight on the loop:\n${restores.join("\n")}`,
