@@ -12,6 +12,7 @@ import {
   type OperatorSnapshot,
   type SnapshotColumn,
 } from "../state/snapshot.js";
+import { columnBuffers } from "../state/store/encode-columns.js";
 
 /**
  * The checkpoint protocol between a leader and its followers, over a CheckpointLink: NATS
@@ -160,9 +161,7 @@ export function shipReport(node: number, report: ShardSnapshotReport, send: (mes
       for (const columns of columnar?.columns ?? []) {
         shipColumns(report, snapshot, columns, send);
         // Sent (msgpack copied the bytes): the arrays can take the next mark's copy.
-        for (const column of [columns.keys, columns.values]) {
-          if (column instanceof Float64Array) giveBackBuffer(column.buffer as ArrayBuffer);
-        }
+        for (const buffer of columnBuffers([columns])) giveBackBuffer(buffer);
       }
       let flat: unknown[] = [];
       for (const entry of columnar?.rest ?? snapshot.keyed) {

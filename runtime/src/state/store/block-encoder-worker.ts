@@ -5,14 +5,11 @@ import { parentPort } from "node:worker_threads";
 import { Level } from "level";
 import type { EncoderReply, EncoderRequest } from "./block-encoder.js";
 import type { EncodedColumns } from "./columns-job.js";
-import { ColumnsOutOfRange, encodeColumns } from "./encode-columns.js";
-import type { BatchOp, StoreDb } from "./store-context.js";
+import { ColumnsOutOfRange, columnBuffers, encodeColumns, encodedBatches } from "./encode-columns.js";
+import type { StoreDb } from "./store-context.js";
 
 const port = parentPort;
 if (port === null) throw new Error("block-encoder-worker.js runs as a worker thread");
-
-/** Bytes per LevelDB batch: as the snapshot writer's (1 MB measured best here). */
-const BATCH_BYTES = 1 << 20;
 
 let db: Promise<StoreDb> | undefined;
 /** The last written job's output buffer, for the next job's. */
@@ -29,32 +26,12 @@ function dbAt(location: string): Promise<StoreDb> {
 
 async function write(location: string, encoded: EncodedColumns): Promise<void> {
   const store = await dbAt(location);
-  const { data, ops: table } = encoded;
-  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  let ops: BatchOp[] = [];
-  let bytes = 0;
-  for (let at = 0; at < table.length; at += 4) {
-    const keyAt = table[at] as number;
-    const valueAt = table[at + 2] as number;
-    const key = buffer.subarray(keyAt, keyAt + (table[at + 1] as number));
-    const value = buffer.subarray(valueAt, valueAt + (table[at + 3] as number));
-    ops.push({ type: "put", key, value });
-    bytes += key.byteLength + value.byteLength;
-    if (bytes >= BATCH_BYTES) {
-      await store.batch(ops);
-      ops = [];
-      bytes = 0;
-    }
-  }
-  if (ops.length > 0) await store.batch(ops);
+  for (const batch of encodedBatches(encoded)) await store.batch(batch);
 }
 
 async function encode(request: EncoderRequest & { type: "encode" }): Promise<void> {
   // The columns' buffers go back, to be filled again at the next mark.
-  const returned = new Set<ArrayBuffer>();
-  for (const { keys, values } of request.job.columns) {
-    for (const column of [keys, values]) if (column instanceof Float64Array) returned.add(column.buffer as ArrayBuffer);
-  }
+  const returned = columnBuffers(request.job.columns);
   const { seq, writeTo } = request;
   const transfer: ArrayBuffer[] = [];
   let reply: EncoderReply;

@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { giveBackBuffer } from "../column-buffers.js";
 import type { ColumnsEncoder, ColumnsJob, EncodedColumns } from "./columns-job.js";
+import { columnBuffers } from "./encode-columns.js";
 
 /** @internal A job for the encoder's thread, or the word to close its LevelDB handle and end. */
 export type EncoderRequest =
@@ -66,11 +67,7 @@ export class BlockEncoder implements ColumnsEncoder {
     const worker = this.start();
     const seq = this.nextSeq++;
     // The columns are the snapshot's own copies: moved, not cloned.
-    const transfer = new Set<ArrayBuffer>();
-    for (const { keys, values } of job.columns) {
-      for (const column of [keys, values])
-        if (column instanceof Float64Array) transfer.add(column.buffer as ArrayBuffer);
-    }
+    const transfer = columnBuffers(job.columns);
     const spare = this.spare;
     this.spare = undefined;
     if (spare !== undefined) transfer.add(spare);

@@ -5,6 +5,45 @@ import type { KeyedColumns } from "../snapshot.js";
 import { BlockBuffer, BlockSizer } from "./block-buffer.js";
 import type { ColumnsJob, EncodedColumns } from "./columns-job.js";
 import { blockKey } from "./keys.js";
+import type { BatchOp } from "./store-context.js";
+
+/**
+ * Bytes of encoded blocks per LevelDB batch. Measured on this machine writing 10 MB of 10 KB
+ * blocks: 1 MB batches took 3 ms of the calling thread and 25 ms in all; 4 MB batches 55-85 ms
+ * and 110-130 ms (each fills most of LevelDB's 4 MB write buffer); 100 KB batches 10 ms and 30-60 ms.
+ */
+export const BATCH_BYTES = 1 << 20;
+
+/** The puts of encoded blocks, in batches of about BATCH_BYTES (views into `data`, no copies). */
+export function* encodedBatches(encoded: EncodedColumns): Generator<BatchOp[]> {
+  const { data, ops: table } = encoded;
+  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let ops: BatchOp[] = [];
+  let bytes = 0;
+  for (let at = 0; at < table.length; at += 4) {
+    const keyAt = table[at] as number;
+    const valueAt = table[at + 2] as number;
+    const key = buffer.subarray(keyAt, keyAt + (table[at + 1] as number));
+    const value = buffer.subarray(valueAt, valueAt + (table[at + 3] as number));
+    ops.push({ type: "put", key, value });
+    bytes += key.byteLength + value.byteLength;
+    if (bytes >= BATCH_BYTES) {
+      yield ops;
+      ops = [];
+      bytes = 0;
+    }
+  }
+  if (ops.length > 0) yield ops;
+}
+
+/** The buffers of a job's Float64Array columns: moved to the encoder's thread and back, never cloned. */
+export function columnBuffers(columns: readonly KeyedColumns[]): Set<ArrayBuffer> {
+  const buffers = new Set<ArrayBuffer>();
+  for (const { keys, values } of columns) {
+    for (const column of [keys, values]) if (column instanceof Float64Array) buffers.add(column.buffer as ArrayBuffer);
+  }
+  return buffers;
+}
 
 /** A key whose key group is outside the shard's range. */
 export class ColumnsOutOfRange {

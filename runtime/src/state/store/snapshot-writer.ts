@@ -4,6 +4,7 @@ import type { ColumnarKeyed, InFlightBatch, KeyedStateEntry, OperatorListState }
 import { BlockBuffer, BlockSizer } from "./block-buffer.js";
 import type { Group } from "./catalog.js";
 import type { EncodedColumns } from "./columns-job.js";
+import { BATCH_BYTES, encodedBatches } from "./encode-columns.js";
 import { CheckpointAbortedError, KeyGroupOutOfRangeError } from "./errors.js";
 import { groupKey, manifestKey } from "./keys.js";
 import type { ShardManifest } from "./records.js";
@@ -209,13 +210,6 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
   return { manifest, groups };
 }
 
-/**
- * Bytes of encoded blocks per LevelDB batch. Measured on this machine writing 10 MB of 10 KB
- * blocks: 1 MB batches took 3 ms of the calling thread and 25 ms in all; 4 MB batches 55-85 ms
- * and 110-130 ms (each fills most of LevelDB's 4 MB write buffer); 100 KB batches 10 ms and 30-60 ms.
- */
-const BATCH_BYTES = 1 << 20;
-
 /** Writes blocks the encoder made, in batches of about BATCH_BYTES; stops if the checkpoint was aborted. */
 async function writeEncoded(
   ctx: StoreContext,
@@ -223,26 +217,10 @@ async function writeEncoded(
   stopped: () => boolean,
   checkpointId: number,
 ): Promise<void> {
-  const { data, ops: table } = encoded;
-  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  let ops: BatchOp[] = [];
-  let bytes = 0;
-  for (let at = 0; at < table.length; at += 4) {
-    const keyAt = table[at] as number;
-    const valueAt = table[at + 2] as number;
-    const key = buffer.subarray(keyAt, keyAt + (table[at + 1] as number));
-    const value = buffer.subarray(valueAt, valueAt + (table[at + 3] as number));
-    ops.push({ type: "put", key, value });
-    bytes += key.byteLength + value.byteLength;
-    if (bytes >= BATCH_BYTES) {
-      await ctx.db.batch(ops);
-      if (stopped()) throw new CheckpointAbortedError(checkpointId);
-      ops = [];
-      bytes = 0;
-    }
+  for (const batch of encodedBatches(encoded)) {
+    await ctx.db.batch(batch);
+    if (stopped()) throw new CheckpointAbortedError(checkpointId);
   }
-  if (ops.length > 0) await ctx.db.batch(ops);
-  if (stopped()) throw new CheckpointAbortedError(checkpointId);
 }
 
 /** The put of a group record. */
