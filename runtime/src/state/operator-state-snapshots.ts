@@ -89,33 +89,23 @@ export class OperatorStateSnapshots implements Snapshotable {
     const stateVersions: Record<string, number> = {};
     for (const part of keyed) Object.assign(stateVersions, part.stateVersions?.());
     let released = false;
+    /** The parts' entries one after the other (each part's `pick`), until the snapshot is released. */
+    const chained = (pick: (part: KeyedPartSnapshot) => Iterable<KeyedStateEntry>): Iterable<KeyedStateEntry> => ({
+      *[Symbol.iterator]() {
+        for (const part of parts) {
+          if (released) return;
+          yield* pick(part);
+        }
+      },
+    });
     return {
       uid: this.options.uid,
       mode,
       keyGroups: this.options.keyGroups,
-      keyed: {
-        *[Symbol.iterator]() {
-          for (const part of parts) {
-            if (released) return;
-            yield* part.entries;
-          }
-        },
-      },
+      keyed: chained((part) => part.entries),
       ...(columns.length === 0
         ? {}
-        : {
-            columnar: {
-              columns,
-              rest: {
-                *[Symbol.iterator]() {
-                  for (const part of parts) {
-                    if (released) return;
-                    yield* part.columnar?.rest ?? part.entries;
-                  }
-                },
-              },
-            },
-          }),
+        : { columnar: { columns, rest: chained((part) => part.columnar?.rest ?? part.entries) } }),
       operatorState,
       stateVersions,
       release() {
