@@ -15,6 +15,7 @@ import { giveBackBuffer, takeFloat64Array } from "./column-buffers.js";
 import { copyValue } from "./copy-value.js";
 import { StateNotSnapshottableError } from "./errors.js";
 import { MigrationFailure, type ValueMigration } from "./migration.js";
+import { NumberKeyMap } from "./number-key-map.js";
 
 /** A value with its expiry, stored only by tables with a TTL; `changedIn` as in Boxed. */
 interface Expiring<V> {
@@ -76,7 +77,7 @@ export interface StateTableOptions {
  * snapshot. A snapshot's values are as stored, or `[value, expiresAt]` with a TTL.
  */
 export class StateTable<V> {
-  private readonly plain: Map<unknown, V | Boxed<V>> | undefined;
+  private readonly plain: NumberKeyMap<V | Boxed<V>> | undefined;
   private readonly expiring: Map<unknown, Expiring<V>> | undefined;
   private sweepCursor: Iterator<[unknown, Expiring<V>]> | undefined;
   private readonly ttlMs: number;
@@ -122,7 +123,7 @@ export class StateTable<V> {
     const name = options.name ?? "state";
     const copyFailure = (key: unknown, cause: unknown) => StateNotSnapshottableError.of(name, keyOfMapKey(key), cause);
     if (ttl === undefined) {
-      const plain = new Map<unknown, V | Boxed<V>>();
+      const plain = new NumberKeyMap<V | Boxed<V>>();
       this.plain = plain;
       this.tracker = new ChangeTracker<Stored<V>>(
         plain,
@@ -388,7 +389,7 @@ export class StateTable<V> {
    * the whole interval (the last one, or for the first mark the time from the table's creation).
    * A guess that proves wrong costs one full snapshot where an incremental one would have done.
    */
-  private copyWhenMostlyChanged(plain: Map<unknown, V | Boxed<V>>): void {
+  private copyWhenMostlyChanged(plain: NumberKeyMap<V | Boxed<V>>): void {
     this.untilCopyCheck = COPY_CHECK_EVERY;
     if (this.uncopyable || this.copying || !this.willMostlyChange(plain)) return;
     this.tracker.stop();
@@ -398,7 +399,7 @@ export class StateTable<V> {
     this.refreshWatch();
   }
 
-  private willMostlyChange(plain: Map<unknown, V | Boxed<V>>): boolean {
+  private willMostlyChange(plain: NumberKeyMap<V | Boxed<V>>): boolean {
     if (this.mostlyChanged(plain)) return true;
     const tracker = this.tracker;
     if (!tracker.tracking || tracker.reading || plain.size < COPY_MODE_MIN_KEYS) return false;
@@ -409,7 +410,7 @@ export class StateTable<V> {
   }
 
   /** copyOf, noting whether boxes remain in the table (see `mayHoldBoxes`). */
-  private copy(plain: Map<unknown, V | Boxed<V>>): CopiedRead<Stored<V>> | undefined {
+  private copy(plain: NumberKeyMap<V | Boxed<V>>): CopiedRead<Stored<V>> | undefined {
     if (this.uncopyable) return undefined;
     const copied = copyOf(plain);
     if (copied === undefined) {
@@ -424,7 +425,7 @@ export class StateTable<V> {
   }
 
   /** True while copy mode pays: a large table, most of whose keys changed since the last completed checkpoint. */
-  private mostlyChanged(plain: Map<unknown, unknown>): boolean {
+  private mostlyChanged(plain: ReadonlyMap<unknown, unknown>): boolean {
     const tracker = this.tracker;
     return (
       tracker.tracking && !tracker.reading && plain.size >= COPY_MODE_MIN_KEYS && tracker.changedKeys() > plain.size / 2
@@ -503,7 +504,7 @@ const REMEASURE_EVERY = 8;
  * A full snapshot of `plain` copied now, unboxing values in place (a table leaving tracking
  * holds boxes); undefined when a value is an object (it could change in place: no copy mode).
  */
-function copyOf<V>(plain: Map<unknown, V | Boxed<V>>): { read: CopiedRead<Stored<V>>; boxed: boolean } | undefined {
+function copyOf<V>(plain: NumberKeyMap<V | Boxed<V>>): { read: CopiedRead<Stored<V>>; boxed: boolean } | undefined {
   // One pass, optimistically into Float64Arrays (a third of the memory of an array of heap
   // numbers, and a writer can hand them to another thread without a copy); a column falls back
   // to an array at its first value that is not a number.

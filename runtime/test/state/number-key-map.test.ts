@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { NumberKeyMap } from "../../src/state/number-key-map.js";
+
+/** Keys a state table meets: small ints (long probe runs in a small table), ±0, NaN, fractions, beyond int32, and strings that look like numbers. */
+const key = fc.oneof(
+  fc.integer({ min: -40, max: 40 }),
+  fc.constantFrom(0, -0, Number.NaN, 0.5, -1.25, 2 ** 31, 2 ** 40 + 1, -(2 ** 53), Number.MAX_VALUE, Number.EPSILON),
+  fc.double({ noNaN: false }),
+  fc.constantFrom("1", "0", "NaN", "a", "b"),
+);
+
+type Command = { op: "set"; key: unknown; value: number } | { op: "delete"; key: unknown } | { op: "clear" };
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ op: fc.constant("set" as const), key, value: fc.integer() }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("delete" as const), key }) },
+  { weight: 1, arbitrary: fc.constant({ op: "clear" as const }) },
+);
+
+/** As a Map compares keys (SameValueZero), sorted so two maps' entries compare whatever their order. */
+function contents(map: ReadonlyMap<unknown, number>): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  map.forEach((value, k) =>
+    out.push([typeof k === "number" ? `n:${Object.is(k, -0) ? 0 : k}` : `s:${String(k)}`, value]),
+  );
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+describe("NumberKeyMap", () => {
+  it("answers as a Map does under any sequence of sets, deletes and clears", () => {
+    fc.assert(
+      fc.property(fc.array(command, { maxLength: 400 }), (commands) => {
+        const map = new NumberKeyMap<number>();
+        const model = new Map<unknown, number>();
+        for (const c of commands) {
+          if (c.op === "set") {
+            map.set(c.key, c.value);
+            model.set(c.key, c.value);
+          } else if (c.op === "delete") {
+            assert.equal(map.delete(c.key), model.delete(c.key), `delete ${String(c.key)}`);
+          } else {
+            map.clear();
+            model.clear();
+          }
+          assert.equal(map.size, model.size);
+          if (c.op !== "clear") {
+            assert.equal(map.get(c.key), model.get(c.key), `get ${String(c.key)}`);
+            assert.equal(map.has(c.key), model.has(c.key), `has ${String(c.key)}`);
+          }
+        }
+        assert.deepEqual(contents(map), contents(model));
+        assert.deepEqual(contents(new Map(map.entries())), contents(model));
+        assert.deepEqual([...map.keys()].length, model.size);
+        assert.deepEqual(
+          [...map.values()].sort((a, b) => a - b),
+          [...model.values()].sort((a, b) => a - b),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("finds every key after deletes from the middle of long probe runs, through growth", () => {
+    const map = new NumberKeyMap<number>();
+    const model = new Map<number, number>();
+    // Multiples of a power of two collide in few home slots while the table is small.
+    for (let i = 0; i < 20_000; i++) {
+      const k = (i % 2 === 0 ? i * 1024 : i * 0.5) - 5_000;
+      map.set(k, i);
+      model.set(k, i);
+      if (i % 3 === 0) {
+        const gone = (i / 3) * 1024 - 5_000;
+        assert.equal(map.delete(gone), model.delete(gone));
+      }
+    }
+    assert.equal(map.size, model.size);
+    for (const [k, v] of model) assert.equal(map.get(k), v, `key ${k}`);
+    for (let i = 0; i < 1_000; i++) assert.equal(map.get(i * 1024 + 0.25), undefined);
+  });
+
+  it("keeps -0 as 0 and NaN as one key, like a Map", () => {
+    const map = new NumberKeyMap<string>();
+    map.set(-0, "zero");
+    map.set(Number.NaN, "nan");
+    map.set(0 / 0, "nan again");
+    assert.equal(map.get(0), "zero");
+    assert.equal(map.size, 2);
+    assert.equal(map.get(Number.NaN), "nan again");
+    assert.ok(Object.is([...map.keys()][0], 0));
+    assert.equal(map.get("0"), undefined);
+  });
+
+  it("iterates a copy: writes during an iteration are not seen and do not break it", () => {
+    const map = new NumberKeyMap<number>();
+    for (let i = 0; i < 100; i++) map.set(i, i);
+    const seen: number[] = [];
+    for (const [k] of map.entries()) {
+      seen.push(k as number);
+      map.delete(k); // backward shifts
+      map.set(1_000 + (k as number), 0); // growth
+    }
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.equal(map.size, 100);
+  });
+});
