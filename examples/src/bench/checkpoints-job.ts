@@ -28,13 +28,13 @@ function counting(
   };
 }
 
-/** Throughput: `records` generated records, keyed by `keyOf`, counted per key. */
-export function throughputJob(records: number): JobDefinition {
+/** Throughput: `records` generated records, keyed by `keyOf`, counted per key; `onRecord` sees each record. */
+export function throughputJob(records: number, onRecord?: () => void): JobDefinition {
   return defineJob({ name: "bench-checkpoints" }, (env) => {
     env
       .fromSource(generatorSource({ count: records, make: keyOf }), "Records")
       .keyBy((k) => k)
-      .process(counting())
+      .process(counting(onRecord))
       .name("CountPerKey")
       .uid("count-per-key")
       .discard();

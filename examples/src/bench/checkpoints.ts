@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CheckpointStore, execute, type JobControl } from "@keyflow/runtime";
 import { KEYS, PhasedSource, phasedJob, throughputJob } from "./checkpoints-job.js";
+import { type AlternatingThroughput, alternatingThroughput } from "./checkpoints-phases.js";
 import { round } from "./measure.js";
 
 const CLI = fileURLToPath(new URL("./cli/main.js", import.meta.resolve("@keyflow/runtime")));
@@ -135,23 +136,48 @@ async function recoverySeconds(): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /**
- * `npm run bench -- checkpoints`: a count per key over a million keys. Throughput with a
- * checkpoint every second into LevelDB against none (40M records, both in this process, on the
- * main thread; at least 5 runs of each, the best of each); the time of an
- * incremental checkpoint when 1% of the keys changed against a full one; and the time from
- * SIGKILL of a `keyflow run --state-dir` process to its restart processing records again. KEYFLOW_BENCH_CHUNK sets the store's entries per chunk (default 1000):
- * larger chunks finish checkpoints sooner but pause the shard longer per chunk.
+ * `npm run bench -- checkpoints`: a count per key over a million keys, on the main thread.
+ *
+ * Throughput with a checkpoint every second into LevelDB against none, two ways:
+ * - the figure of record: one long run in alternating phases of 4 s, none then a checkpoint every
+ *   second (see alternatingThroughput: this machine's drift makes separate runs compare the
+ *   machine more than the checkpoints);
+ * - separate runs as a cross-check: 40M records each, in ABBA pairs, each side's best run.
+ * Then the time of an incremental checkpoint when 1% of the keys changed against a full one; and
+ * the time from SIGKILL of a `keyflow run --state-dir` process to its restart processing records
+ * again. KEYFLOW_BENCH_CHUNK sets the store's entries per chunk for the separate runs (default 1000).
  */
 export async function checkpointsBenchmark(runs: number): Promise<object> {
-  // Long enough for many checkpoints at one a second: the first of a run costs more than the rest
-  // (a fresh table is tracked until it shows that most keys change), and a job runs for hours.
-  // 20M records (3.5-7 s a run here) gave that one checkpoint a third to a sixth of the run.
+  const phaseMs = Number(process.env.KEYFLOW_BENCH_PHASE_MS ?? 4_000);
+  const cycles = Number(process.env.KEYFLOW_BENCH_CYCLES ?? 8);
+  const { dir, remove } = tempDir();
+  let alternating: AlternatingThroughput;
+  try {
+    alternating = await alternatingThroughput(dir, phaseMs, cycles);
+  } finally {
+    remove();
+  }
+  for (const [i, phase] of alternating.phases.entries()) {
+    const background =
+      phase.backgroundCpuMs === undefined ? "" : `, other threads ${Math.round(phase.backgroundCpuMs)} ms CPU`;
+    console.log(
+      `  phase ${String(i + 1).padStart(2)} ${phase.checkpoints ? "checkpoints" : "none       "} ${(phase.records / phase.ms / 1000).toFixed(2)} M records/s${background}`,
+    );
+  }
+  const throughputRatio = alternating.withCheckpoints / alternating.without;
+  const medianPhaseRatio = median([...alternating.phaseRatios]);
+  console.log(`alternating phases of ${phaseMs / 1000} s in one run (${cycles} with checkpoints):`);
+  console.log(`  without checkpoints     ${(alternating.without / 1e6).toFixed(2)} M records/s`);
+  console.log(`  checkpoint every 1 s    ${(alternating.withCheckpoints / 1e6).toFixed(2)} M records/s`);
+  console.log(
+    `  ratio                   ${throughputRatio.toFixed(2)} (each phase against its neighbours: ${alternating.phaseRatios.map((r) => r.toFixed(2)).join(" ")}; median ${medianPhaseRatio.toFixed(2)})`,
+  );
+
+  // Separate runs in pairs, ABBA order (without, with; with, without; ...). Drift only slows a
+  // run down (one pair measured 1.9: its run without checkpoints fell in a slow phase), so each
+  // side's figure is its best run and the ratio is theirs; the median of the pairs' ratios besides.
   const records = Number(process.env.KEYFLOW_BENCH_RECORDS ?? 40_000_000);
-  // Runs in pairs, ABBA order (without, with; with, without; ...). This machine's speed drifts by
-  // tens of percent, at times twice, over minutes; drift only slows a run down (one pair measured
-  // 1.9: its run without checkpoints fell in a slow phase), so each side's figure is its best run
-  // and the ratio is theirs. The median of the pairs' ratios is printed besides.
-  const pairs = Math.max(runs, 5);
+  const pairs = Math.max(runs, 3);
   const without: number[] = [];
   const withCheckpoints: number[] = [];
   const ratios: number[] = [];
@@ -164,15 +190,15 @@ export async function checkpointsBenchmark(runs: number): Promise<object> {
     ratios.push((measured.get(true) as number) / (measured.get(false) as number));
     console.log(`  pair ${r + 1}: ratio ${ratios[r]?.toFixed(2)}`);
   }
-  const throughputWithout = Math.max(...without);
-  const throughputWithCheckpoints = Math.max(...withCheckpoints);
-  const throughputRatio = throughputWithCheckpoints / throughputWithout;
+  const separateRatio = Math.max(...withCheckpoints) / Math.max(...without);
   const medianPairRatio = median(ratios);
-  console.log(`without checkpoints     ${(throughputWithout / 1e6).toFixed(2)} M records/s (best of ${pairs})`);
-  console.log(`checkpoint every 1 s    ${(throughputWithCheckpoints / 1e6).toFixed(2)} M records/s (best of ${pairs})`);
+  console.log(`separate runs of ${records / 1e6}M records (best of ${pairs} each):`);
+  console.log(`  without checkpoints     ${(Math.max(...without) / 1e6).toFixed(2)} M records/s`);
+  console.log(`  checkpoint every 1 s    ${(Math.max(...withCheckpoints) / 1e6).toFixed(2)} M records/s`);
   console.log(
-    `ratio                   ${throughputRatio.toFixed(2)} (median of the pairs' ratios: ${medianPairRatio.toFixed(2)})`,
+    `  ratio                   ${separateRatio.toFixed(2)} (median of the pairs' ratios: ${medianPairRatio.toFixed(2)})`,
   );
+
   const times: Array<{ fullMs: number; incrementalMs: number }> = [];
   for (let r = 0; r < runs; r++) times.push(await incrementalVsFull());
   const fullMs = median(times.map((t) => t.fullMs));
@@ -183,9 +209,11 @@ export async function checkpointsBenchmark(runs: number): Promise<object> {
   const recovery = await recoverySeconds();
   console.log(`SIGKILL to processing again, ~1M keys: ${recovery.toFixed(2)} s`);
   return {
-    throughputWithCheckpoints: Math.round(throughputWithCheckpoints),
-    throughputWithout: Math.round(throughputWithout),
+    throughputWithCheckpoints: Math.round(alternating.withCheckpoints),
+    throughputWithout: Math.round(alternating.without),
     throughputRatio: round(throughputRatio),
+    medianPhaseRatio: round(medianPhaseRatio),
+    separateRunsRatio: round(separateRatio),
     medianPairRatio: round(medianPairRatio),
     incrementalMs: Math.round(incrementalMs),
     fullMs: Math.round(fullMs),
