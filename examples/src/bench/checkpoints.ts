@@ -82,7 +82,7 @@ async function incrementalVsFull(): Promise<{ fullMs: number; incrementalMs: num
 }
 
 /** SIGKILL of a `keyflow run --state-dir` process holding ~1M keys, to its restart processing records again. */
-async function recoverySeconds(): Promise<number> {
+export async function recoverySeconds(): Promise<number> {
   const { dir, remove } = tempDir();
   const state = join(dir, "state");
   const args = [CLI, "run", RECOVERY_JOB, "--state-dir", state, "--checkpoint-interval", "500"];

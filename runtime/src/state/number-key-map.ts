@@ -124,6 +124,27 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     this.others.forEach((value, key) => visit(value, key, this));
   }
 
+  /**
+   * Copies every key and value into `keys` and `values` (from index 0, as forEach visits them)
+   * when all keys and values are numbers: the count, else -1 (at the first that is not; the
+   * caller copies another way). A snapshot's copy at its mark: one pass, no call per entry.
+   */
+  copyNumbers(keys: Float64Array, values: Float64Array): number {
+    if (this.others.size > 0) return -1;
+    const slotKeys = this.slotKeys;
+    const slotValues = this.slotValues;
+    let copied = 0;
+    for (let at = 0; at < slotKeys.length; at++) {
+      const key = slotKeys[at] as number;
+      if (Number.isNaN(key)) continue;
+      const value = slotValues[at];
+      if (typeof value !== "number") return -1;
+      keys[copied] = key;
+      values[copied++] = value;
+    }
+    return copied;
+  }
+
   keys(): MapIterator<unknown> {
     const keys: unknown[] = [];
     this.forEach((_value, key) => keys.push(key));

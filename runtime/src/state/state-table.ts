@@ -511,6 +511,12 @@ function copyOf<V>(plain: NumberKeyMap<V | Boxed<V>>): { read: CopiedRead<Stored
   const size = plain.size;
   const numericKeys = takeFloat64Array(size);
   const numericValues = takeFloat64Array(size);
+  if (plain.copyNumbers(numericKeys, numericValues) === size) {
+    return {
+      read: new CopiedRead<Stored<V>>(numericKeys, numericValues as unknown as ArrayLike<Stored<V>>),
+      boxed: false,
+    };
+  }
   let keys: Float64Array | unknown[] = numericKeys;
   let values: Float64Array | unknown[] = numericValues;
   let i = 0;

@@ -92,6 +92,24 @@ describe("NumberKeyMap", () => {
     assert.equal(map.get("0"), undefined);
   });
 
+  it("copies numbers into columns, and declines when a key or value is not a number", () => {
+    const map = new NumberKeyMap<unknown>();
+    for (let i = 0; i < 5_000; i++) map.set(i * 3 - 7_000 + (i % 2) * 0.5, i % 2 === 0 ? i : -i / 4);
+    map.delete(-7_000);
+    const keys = new Float64Array(map.size);
+    const values = new Float64Array(map.size);
+    assert.equal(map.copyNumbers(keys, values), map.size);
+    const copied = new Map<unknown, unknown>();
+    for (let i = 0; i < keys.length; i++) copied.set(keys[i], values[i]);
+    assert.deepEqual(copied, new Map(map.entries()));
+    map.set(1, "one");
+    assert.equal(map.copyNumbers(keys, values), -1);
+    map.set(1, 1);
+    assert.equal(map.copyNumbers(keys, values), map.size);
+    map.set("k", 2);
+    assert.equal(map.copyNumbers(new Float64Array(map.size), new Float64Array(map.size)), -1);
+  });
+
   it("iterates a copy: writes during an iteration are not seen and do not break it", () => {
     const map = new NumberKeyMap<number>();
     for (let i = 0; i < 100; i++) map.set(i, i);
