@@ -512,6 +512,8 @@ function copyOf<V>(plain: NumberKeyMap<V | Boxed<V>>): { read: CopiedRead<Stored
   const numericKeys = takeFloat64Array(size);
   const numericValues = takeFloat64Array(size);
   if (plain.copyNumbers(numericKeys, numericValues) === size) {
+    // A tracked interval's boxes sent the map to object mode; its values are numbers again.
+    plain.packNumbers();
     return {
       read: new CopiedRead<Stored<V>>(numericKeys, numericValues as unknown as ArrayLike<Stored<V>>),
       boxed: false,

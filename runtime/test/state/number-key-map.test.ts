@@ -11,17 +11,28 @@ const key = fc.oneof(
   fc.constantFrom("1", "0", "NaN", "a", "b"),
 );
 
-type Command = { op: "set"; key: unknown; value: number } | { op: "delete"; key: unknown } | { op: "clear" };
+/** Mostly numbers (number mode), now and then a value that is not (object mode, until packed again). */
+const value = fc.oneof(
+  { weight: 8, arbitrary: fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, Number.NaN)) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>("x", { boxed: 1 }, undefined, null) },
+);
+
+type Command =
+  | { op: "set"; key: unknown; value: unknown }
+  | { op: "delete"; key: unknown }
+  | { op: "clear" }
+  | { op: "pack" };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant("set" as const), key, value: fc.integer() }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant("set" as const), key, value }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("delete" as const), key }) },
   { weight: 1, arbitrary: fc.constant({ op: "clear" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "pack" as const }) },
 );
 
 /** As a Map compares keys (SameValueZero), sorted so two maps' entries compare whatever their order. */
-function contents(map: ReadonlyMap<unknown, number>): Array<[string, number]> {
-  const out: Array<[string, number]> = [];
+function contents(map: ReadonlyMap<unknown, unknown>): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
   map.forEach((value, k) =>
     out.push([typeof k === "number" ? `n:${Object.is(k, -0) ? 0 : k}` : `s:${String(k)}`, value]),
   );
@@ -32,10 +43,15 @@ describe("NumberKeyMap", () => {
   it("answers as a Map does under any sequence of sets, deletes and clears", () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 400 }), (commands) => {
-        const map = new NumberKeyMap<number>();
-        const model = new Map<unknown, number>();
+        const map = new NumberKeyMap<unknown>();
+        const model = new Map<unknown, unknown>();
         for (const c of commands) {
-          if (c.op === "set") {
+          if (c.op === "pack") {
+            const numbers = [...model.entries()].every(
+              ([k, v]) => typeof v === "number" || typeof k !== "number" || Number.isNaN(k),
+            );
+            assert.equal(map.packNumbers(), numbers, "packs exactly when every number key's value is a number");
+          } else if (c.op === "set") {
             map.set(c.key, c.value);
             model.set(c.key, c.value);
           } else if (c.op === "delete") {
@@ -45,7 +61,7 @@ describe("NumberKeyMap", () => {
             model.clear();
           }
           assert.equal(map.size, model.size);
-          if (c.op !== "clear") {
+          if (c.op === "set" || c.op === "delete") {
             assert.equal(map.get(c.key), model.get(c.key), `get ${String(c.key)}`);
             assert.equal(map.has(c.key), model.has(c.key), `has ${String(c.key)}`);
           }
@@ -53,31 +69,49 @@ describe("NumberKeyMap", () => {
         assert.deepEqual(contents(map), contents(model));
         assert.deepEqual(contents(new Map(map.entries())), contents(model));
         assert.deepEqual([...map.keys()].length, model.size);
-        assert.deepEqual(
-          [...map.values()].sort((a, b) => a - b),
-          [...model.values()].sort((a, b) => a - b),
-        );
+        assert.deepEqual(new Set(map.values()), new Set(model.values()));
       }),
       { numRuns: 300 },
     );
   });
 
-  it("finds every key after deletes from the middle of long probe runs, through growth", () => {
-    const map = new NumberKeyMap<number>();
-    const model = new Map<number, number>();
-    // Multiples of a power of two collide in few home slots while the table is small.
-    for (let i = 0; i < 20_000; i++) {
-      const k = (i % 2 === 0 ? i * 1024 : i * 0.5) - 5_000;
-      map.set(k, i);
-      model.set(k, i);
-      if (i % 3 === 0) {
-        const gone = (i / 3) * 1024 - 5_000;
-        assert.equal(map.delete(gone), model.delete(gone));
+  for (const mode of ["number", "object"] as const) {
+    it(`finds every key after deletes from the middle of long probe runs, through growth (${mode} mode)`, () => {
+      const map = new NumberKeyMap<number | string>();
+      const model = new Map<number, number | string>();
+      const valueFor = (i: number) => (mode === "number" ? i : `v${i}`);
+      // Multiples of a power of two collide in few home slots while the table is small.
+      for (let i = 0; i < 20_000; i++) {
+        const k = (i % 2 === 0 ? i * 1024 : i * 0.5) - 5_000;
+        map.set(k, valueFor(i));
+        model.set(k, valueFor(i));
+        if (i % 3 === 0) {
+          const gone = (i / 3) * 1024 - 5_000;
+          assert.equal(map.delete(gone), model.delete(gone));
+        }
       }
-    }
-    assert.equal(map.size, model.size);
-    for (const [k, v] of model) assert.equal(map.get(k), v, `key ${k}`);
-    for (let i = 0; i < 1_000; i++) assert.equal(map.get(i * 1024 + 0.25), undefined);
+      assert.equal(map.packNumbers(), mode === "number");
+      assert.equal(map.size, model.size);
+      for (const [k, v] of model) assert.equal(map.get(k), v, `key ${k}`);
+      for (let i = 0; i < 1_000; i++) assert.equal(map.get(i * 1024 + 0.25), undefined);
+    });
+  }
+
+  it("moves its values beside the keys again once they are all numbers, and keeps them exact", () => {
+    const map = new NumberKeyMap<unknown>();
+    for (let i = 0; i < 3_000; i++) map.set(i, i / 7);
+    map.set(5, { boxed: 5 });
+    map.set(-0, -0);
+    map.set(1, Number.NaN);
+    assert.equal(map.packNumbers(), false);
+    assert.deepEqual(map.get(5), { boxed: 5 });
+    map.set(5, 5);
+    assert.equal(map.packNumbers(), true);
+    for (let i = 6; i < 3_000; i++) assert.equal(map.get(i), i / 7);
+    assert.ok(Object.is(map.get(0), -0));
+    assert.ok(Number.isNaN(map.get(1) as number));
+    assert.equal(map.get(5), 5);
+    assert.equal(map.size, 3_000);
   });
 
   it("keeps -0 as 0 and NaN as one key, like a Map", () => {
