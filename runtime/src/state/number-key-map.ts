@@ -22,11 +22,12 @@
  */
 export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
   /**
-   * Slot i's key at i * stride (NaN marks an empty slot: a NaN key lives in `others`); in number
-   * mode (stride 2) its value at i * 2 + 1.
+   * Slot i's key at i * 2 (NaN marks an empty slot: a NaN key lives in `others`), and in number
+   * mode its value at i * 2 + 1. Object mode leaves the keys where they are (switching modes
+   * allocates only the values' array: fresh memory costs about 3 ms a megabyte here in page
+   * faults, and a table switches at every tracked interval of its checkpoints).
    */
   private slots: Float64Array;
-  private stride: 1 | 2 = 2;
   /** Values by slot in object mode; undefined in number mode. */
   private objects: (V | undefined)[] | undefined = undefined;
   /** Slots (a power of two); slots - 1; and 32 - log2(slots), the hash's shift. */
@@ -99,7 +100,7 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     const slots = this.slots;
     const mask = this.mask;
     for (let at = slotOf(key, this.shift); ; at = (at + 1) & mask) {
-      const held = slots[at] as number;
+      const held = slots[2 * at] as number;
       if (held === key) {
         objects[at] = value;
         return this;
@@ -114,7 +115,7 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
       this.grow();
       return this.set(key, value);
     }
-    this.slots[at * this.stride] = key + 0; // -0 is stored as 0, as a Map does
+    this.slots[2 * at] = key + 0; // -0 is stored as 0, as a Map does
     this.put(at, value);
     this.numbers++;
     return this;
@@ -128,21 +129,20 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     // between their home slot and where they sit, so every lookup still meets its key before an
     // empty slot, with no tombstones to slow later lookups.
     const slots = this.slots;
-    const stride = this.stride;
     const objects = this.objects;
     const mask = this.mask;
     for (let at = (hole + 1) & mask; ; at = (at + 1) & mask) {
-      const held = slots[at * stride] as number;
+      const held = slots[2 * at] as number;
       if (Number.isNaN(held)) break;
       const home = slotOf(held, this.shift);
       if (((hole - home) & mask) < ((at - home) & mask)) {
-        slots[hole * stride] = held;
-        if (objects === undefined) slots[hole * 2 + 1] = slots[at * 2 + 1] as number;
-        else objects[hole] = objects[at];
+        slots[2 * hole] = held;
+        slots[2 * hole + 1] = slots[2 * at + 1] as number;
+        if (objects !== undefined) objects[hole] = objects[at];
         hole = at;
       }
     }
-    slots[hole * stride] = Number.NaN;
+    slots[2 * hole] = Number.NaN;
     if (objects !== undefined) objects[hole] = undefined;
     this.numbers--;
     return true;
@@ -150,7 +150,6 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
 
   clear(): void {
     this.slots = emptySlots(MIN_SLOTS * 2);
-    this.stride = 2;
     this.objects = undefined;
     this.capacity = MIN_SLOTS;
     this.mask = MIN_SLOTS - 1;
@@ -161,10 +160,9 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
 
   forEach(visit: (value: V, key: unknown, map: ReadonlyMap<unknown, V>) => void): void {
     const slots = this.slots;
-    const stride = this.stride;
     const objects = this.objects;
     for (let at = 0; at < this.capacity; at++) {
-      const key = slots[at * stride] as number;
+      const key = slots[2 * at] as number;
       if (!Number.isNaN(key)) visit(objects === undefined ? (slots[at * 2 + 1] as V) : (objects[at] as V), key, this);
     }
     this.others.forEach((value, key) => visit(value, key, this));
@@ -178,11 +176,10 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
   copyNumbers(keys: Float64Array, values: Float64Array): number {
     if (this.others.size > 0) return -1;
     const slots = this.slots;
-    const stride = this.stride;
     const objects = this.objects;
     let copied = 0;
     for (let at = 0; at < this.capacity; at++) {
-      const key = slots[at * stride] as number;
+      const key = slots[2 * at] as number;
       if (Number.isNaN(key)) continue;
       const value = objects === undefined ? slots[at * 2 + 1] : objects[at];
       if (typeof value !== "number") return -1;
@@ -199,21 +196,29 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
   packNumbers(): boolean {
     const objects = this.objects;
     if (objects === undefined) return true;
-    const keys = this.slots;
+    const slots = this.slots;
     for (let at = 0; at < this.capacity; at++) {
-      if (!Number.isNaN(keys[at] as number) && typeof objects[at] !== "number") return false;
+      if (!Number.isNaN(slots[2 * at] as number) && typeof objects[at] !== "number") return false;
     }
-    const slots = emptySlots(this.capacity * 2);
     for (let at = 0; at < this.capacity; at++) {
-      const key = keys[at] as number;
-      if (Number.isNaN(key)) continue;
-      slots[at * 2] = key;
-      slots[at * 2 + 1] = objects[at] as number;
+      if (!Number.isNaN(slots[2 * at] as number)) slots[2 * at + 1] = objects[at] as number;
     }
-    this.slots = slots;
-    this.stride = 2;
     this.objects = undefined;
     return true;
+  }
+
+  /** Replaces every value that is an object with what `replace` makes of it, in place. */
+  replaceObjects(replace: (value: V) => V): void {
+    const objects = this.objects;
+    if (objects !== undefined) {
+      for (let at = 0; at < this.capacity; at++) {
+        const value = objects[at];
+        if (typeof value === "object" && value !== null) objects[at] = replace(value);
+      }
+    }
+    for (const [key, value] of this.others) {
+      if (typeof value === "object" && value !== null) this.others.set(key, replace(value));
+    }
   }
 
   keys(): MapIterator<unknown> {
@@ -247,28 +252,21 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
   /** The slot of number `key`, or -1. */
   private find(key: number): number {
     const slots = this.slots;
-    const stride = this.stride;
     const mask = this.mask;
     for (let at = slotOf(key, this.shift); ; at = (at + 1) & mask) {
-      const held = slots[at * stride] as number;
+      const held = slots[2 * at] as number;
       if (held === key) return at;
       if (Number.isNaN(held)) return -1;
     }
   }
 
-  /** Values move to an array beside the keys: the first value that is not a number arrived. */
+  /** Values move to an array of their own: the first value that is not a number arrived. */
   private toObjectMode(): void {
-    const pairs = this.slots;
-    const keys = emptySlots(this.capacity);
+    const slots = this.slots;
     const objects = emptyValues<V>(this.capacity);
     for (let at = 0; at < this.capacity; at++) {
-      const key = pairs[at * 2] as number;
-      if (Number.isNaN(key)) continue;
-      keys[at] = key;
-      objects[at] = pairs[at * 2 + 1] as V;
+      if (!Number.isNaN(slots[2 * at] as number)) objects[at] = slots[2 * at + 1] as V;
     }
-    this.slots = keys;
-    this.stride = 1;
     this.objects = objects;
   }
 
@@ -277,20 +275,19 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     const oldSlots = this.slots;
     const oldObjects = this.objects;
     const oldCapacity = this.capacity;
-    const stride = this.stride;
     const capacity = oldCapacity * 2;
-    const slots = emptySlots(capacity * stride);
+    const slots = emptySlots(capacity * 2);
     const objects = oldObjects === undefined ? undefined : emptyValues<V>(capacity);
     const mask = capacity - 1;
     const shift = 32 - Math.log2(capacity);
     for (let from = 0; from < oldCapacity; from++) {
-      const key = oldSlots[from * stride] as number;
+      const key = oldSlots[2 * from] as number;
       if (Number.isNaN(key)) continue;
       let at = slotOf(key, shift);
-      while (!Number.isNaN(slots[at * stride] as number)) at = (at + 1) & mask;
-      slots[at * stride] = key;
-      if (objects === undefined) slots[at * 2 + 1] = oldSlots[from * 2 + 1] as number;
-      else objects[at] = (oldObjects as (V | undefined)[])[from];
+      while (!Number.isNaN(slots[2 * at] as number)) at = (at + 1) & mask;
+      slots[2 * at] = key;
+      slots[2 * at + 1] = oldSlots[2 * from + 1] as number;
+      if (objects !== undefined) objects[at] = (oldObjects as (V | undefined)[])[from];
     }
     this.slots = slots;
     this.objects = objects;

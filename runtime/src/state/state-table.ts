@@ -102,7 +102,7 @@ export class StateTable<V> {
   private untilCopyCheck = COPY_CHECK_EVERY;
   /** A copy met an object value: this table is not copied (it would be given up at every mark). */
   private uncopyable = false;
-  /** Copy mode left the boxes of its last tracked interval in place (unboxing a million keys cost more than a checkpoint's copy); writes replace them. */
+  /** Boxes may be left from a tracked interval (a copy at a mark found some): the watched path replaces them as it writes. */
   private mayHoldBoxes = false;
   /**
    * Set while restoring values stored at an older version of the state: each restored value
@@ -162,6 +162,15 @@ export class StateTable<V> {
 
   /** The key's live value, or undefined. */
   get(key: Key): V | undefined {
+    // The record path's common case in a body small enough to inline into the state handle (once
+    // a checkpoint's tracked interval had run the rest, the whole method stopped inlining: the
+    // counting benchmark ran a quarter slower for the rest of the job).
+    const plain = this.plain;
+    if (this.watch === 0 && plain !== undefined && typeof key !== "object") return plain.get(key) as V | undefined;
+    return this.getWatched(key);
+  }
+
+  private getWatched(key: Key): V | undefined {
     const k = typeof key === "object" ? canonicalKey(key) : key;
     if (this.plain !== undefined) {
       const stored = this.plain.get(k);
@@ -211,6 +220,15 @@ export class StateTable<V> {
 
   /** Sets the key's value and restarts its TTL. */
   set(key: Key, value: V): void {
+    const plain = this.plain;
+    if (this.watch === 0 && plain !== undefined && typeof key !== "object") {
+      plain.set(key, value); // as in `get`
+      return;
+    }
+    this.setWatched(key, value);
+  }
+
+  private setWatched(key: Key, value: V): void {
     const k = typeof key === "object" ? canonicalKey(key) : key;
     const tracker = this.tracker;
     const plain = this.plain;
@@ -356,6 +374,7 @@ export class StateTable<V> {
           this.tracker.stop();
           this.copying = true;
           this.copiesLeft = REMEASURE_EVERY - 1;
+          if (this.mayHoldBoxes) this.dropBoxes(plain);
           return read;
         }
       }
@@ -395,7 +414,19 @@ export class StateTable<V> {
     this.tracker.stop();
     this.copying = true;
     this.copiesLeft = REMEASURE_EVERY; // counting the next mark, the one copy mode would have begun at
-    this.mayHoldBoxes = true;
+    this.dropBoxes(plain);
+  }
+
+  /**
+   * Out of tracking, boxes only slow every access down (a record takes the watched path until a
+   * copy shows none are left: a whole interval). With the table's own hash map, unboxing in
+   * place is one pass over its slots, a few ms a million keys; values that are all numbers go
+   * back beside their keys.
+   */
+  private dropBoxes(plain: NumberKeyMap<V | Boxed<V>>): void {
+    plain.replaceObjects((stored) => (stored instanceof Boxed ? stored.value : stored));
+    plain.packNumbers();
+    this.mayHoldBoxes = false;
     this.refreshWatch();
   }
 
@@ -495,8 +526,14 @@ const MAY_HOLD_BOXES = 4;
 const COPY_MODE_MIN_KEYS = 10_000;
 /** Tracked writes between two checks of whether a table should enter copy mode before its next mark. */
 const COPY_CHECK_EVERY = 4096;
-/** The share of a table's keys that, projected to the next mark, sends it to copy mode early (FULL_WHEN_CHANGED's). */
-const FULL_WHEN_PROJECTED = 0.5;
+/**
+ * The share of a table's keys that, projected to the next mark, sends it to copy mode early: half
+ * of FULL_WHEN_CHANGED, because the projection extrapolates the rate of tracked writes, which run
+ * several times slower than the untracked ones that follow (on the checkpoints benchmark's first
+ * tracked interval, 0.2-1 against 7-8 M records/s: with FULL_WHEN_CHANGED itself the table stayed
+ * tracked for 600 ms, with this for 250 ms).
+ */
+const FULL_WHEN_PROJECTED = 0.25;
 /** In copy mode, every this many snapshots the table tracks changes again for one interval. */
 const REMEASURE_EVERY = 8;
 

@@ -122,14 +122,15 @@ describe("a snapshot of state that mostly changed", () => {
     assert.deepEqual(checkpoint(2), { mode: "incremental", entries: KEYS * 0.1 });
   });
 
-  it("reads values through the boxes copy mode left in place until they are written", () => {
+  it("unboxes the tracked values in place when it enters copy mode: reads take the plain path and see the same values", () => {
     const { bump, checkpoint, countOf, values, table } = counters();
     bump(KEYS);
     checkpoint(1);
     bump(KEYS * 0.9); // boxed: tracked since checkpoint 1
     checkpoint(2);
     assert.equal(table().tracker.tracking, false, "copy mode");
-    assert.notEqual(table().watch, 0, "boxes left: reads look for them");
+    assert.equal(table().watch, 0, "no boxes left: reads need not look for them");
+    assert.ok([...values().values()].every((v) => typeof v === "number"));
     assert.equal(countOf(0), 2);
     assert.equal(countOf(KEYS - 1), 1);
     bump(KEYS * 0.5);
@@ -137,6 +138,22 @@ describe("a snapshot of state that mostly changed", () => {
     assert.equal(countOf(KEYS - 1), 1);
     assert.deepEqual(checkpoint(3), { mode: "full", entries: KEYS });
     assert.ok([...values().values()].every((v) => typeof v === "number"));
+  });
+
+  it("enters copy mode mid-interval once most keys changed, its values unboxed in place and exact", () => {
+    const { bump, checkpoint, countOf, table } = counters();
+    bump(KEYS);
+    checkpoint(1);
+    bump(KEYS * 0.7); // tracked, boxed, until more than half changed (checked every 4096 writes)
+    assert.equal(table().tracker.tracking, false, "copy mode before the next mark");
+    assert.equal(table().watch, 0, "no boxes left");
+    assert.equal(countOf(0), 2);
+    assert.equal(countOf(KEYS * 0.7 - 1), 2);
+    assert.equal(countOf(KEYS * 0.7), 1);
+    bump(KEYS);
+    assert.deepEqual(checkpoint(2), { mode: "full", entries: KEYS });
+    assert.equal(countOf(0), 3);
+    assert.equal(countOf(KEYS - 1), 2);
   });
 
   it("leaves copy mode when a value is an object", () => {
