@@ -5,6 +5,7 @@ import { decodeStoreRecord, encodeStoreRecord } from "../../codec/store-codec.js
 import { Catalog } from "./catalog.js";
 import { loadCatalog } from "./catalog-loader.js";
 import { StoreFormatError, StoreIoError, StoreRepairedError } from "./errors.js";
+import { FolderHeld, lockFolder, unlockFolder } from "./folder-lock.js";
 import { blockRange, checkpointEnd, checkpointStart, FORMAT_KEY, groupKey } from "./keys.js";
 import { isReadableFormat, STORE_FORMAT } from "./records.js";
 import { isUnreadable, type StoreDb } from "./store-context.js";
@@ -36,17 +37,25 @@ export interface OpenedStore {
  * completed and compaction bases that were not finished.
  */
 export async function openStore(dir: string, repair: "auto" | "never", leveldb: LevelDbOptions): Promise<OpenedStore> {
-  // LevelDB's lock refuses a second handle in this process only without `multithreading`.
+  // LevelDB's lock refuses a second handle in this process only without `multithreading`: this
+  // thread's own stores are refused here, other threads' by the folder's lock (folder-lock.ts).
   const folder = resolve(dir);
   if (openFolders.has(folder)) {
     const cause = new Error("the folder is open in this process already");
     throw new StoreIoError(dir, "opening LevelDB", { cause, retriable: true });
+  }
+  try {
+    lockFolder(folder);
+  } catch (error) {
+    if (!(error instanceof FolderHeld)) throw new StoreIoError(dir, "locking the folder", { cause: error });
+    throw new StoreIoError(dir, "opening LevelDB", { cause: error, retriable: true });
   }
   openFolders.add(folder);
   try {
     return await openUnlocked(dir, repair, leveldb);
   } catch (error) {
     openFolders.delete(folder);
+    unlockFolder(folder);
     throw error;
   }
 }
@@ -56,7 +65,9 @@ const openFolders = new Set<string>();
 
 /** The store of `dir` closed its LevelDB handle. */
 export function closedStore(dir: string): void {
-  openFolders.delete(resolve(dir));
+  const folder = resolve(dir);
+  openFolders.delete(folder);
+  unlockFolder(folder);
 }
 
 async function openUnlocked(dir: string, repair: "auto" | "never", leveldb: LevelDbOptions): Promise<OpenedStore> {

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdir, stat, truncate } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
 import { encodeStoreRecord } from "../../../src/codec/store-codec.js";
 import { keyGroupOf } from "../../../src/partition/key-groups.js";
 import { CheckpointStore, type CheckpointStoreOptions } from "../../../src/state/store/checkpoint-store.js";
 import type { CheckpointDamagedError } from "../../../src/state/store/errors.js";
+import { LOCK_FILE } from "../../../src/state/store/folder-lock.js";
 import { FORMAT_KEY, groupKey, metadataKey, parseCheckpointKey, TAG_BLOCK } from "../../../src/state/store/keys.js";
 import {
   modelEntries,
@@ -312,7 +314,62 @@ describe("Opening a folder", () => {
         catch (error) { console.log(error.code, error.retriable); }`;
       const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
       assert.equal(child.stdout.trim(), "CHECKPOINT_STORE_IO true", child.stderr);
+      // Without the store's own lock file, LevelDB's lock still refuses the other process.
+      await rm(join(dir, LOCK_FILE));
+      const second = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+      assert.equal(second.stdout.trim(), "CHECKPOINT_STORE_IO true", second.stderr);
       await store.close();
+    } finally {
+      await remove();
+    }
+  });
+
+  it("reports a folder a store on another worker thread holds open as a retriable I/O error, and opens it once that store closed", async () => {
+    const { dir, remove } = await tempDir();
+    const module = new URL("../../../src/state/store/checkpoint-store.js", import.meta.url).href;
+    // The other thread opens the folder, says so, and closes its store when told.
+    const worker = new Worker(
+      `const { parentPort } = require("node:worker_threads");
+      (async () => {
+        const { CheckpointStore } = await import(${JSON.stringify(module)});
+        const store = await CheckpointStore.open(${JSON.stringify(dir)});
+        parentPort.postMessage("opened");
+        parentPort.once("message", async () => {
+          await store.close();
+          parentPort.postMessage("closed");
+        });
+      })();`,
+      { eval: true },
+    );
+    const next = () => new Promise<unknown>((resolve) => worker.once("message", resolve));
+    try {
+      assert.equal(await next(), "opened");
+      await assert.rejects(CheckpointStore.open(dir), (error) => {
+        assert.equal((error as { code?: unknown }).code, "CHECKPOINT_STORE_IO");
+        assert.equal((error as { retriable?: unknown }).retriable, true);
+        assert.match(String((error as Error).cause), /open in this process already \(on another thread\)/);
+        return true;
+      });
+      const closed = next();
+      worker.postMessage("close");
+      assert.equal(await closed, "closed");
+      const store = await CheckpointStore.open(dir);
+      await store.close();
+    } finally {
+      await worker.terminate();
+      await remove();
+    }
+  });
+
+  it("takes over the lock file of a process that is gone (a SIGKILL leaves it)", async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      await mkdir(dir, { recursive: true });
+      const gone = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
+      await writeFile(join(dir, LOCK_FILE), `${gone.stdout.trim()} 1`);
+      const store = await CheckpointStore.open(dir);
+      await store.close();
+      await assert.rejects(stat(join(dir, LOCK_FILE)), { code: "ENOENT" }, "closing gives the lock back");
     } finally {
       await remove();
     }
