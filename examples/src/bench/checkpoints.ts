@@ -49,7 +49,7 @@ async function throughput(records: number, checkpoints: boolean): Promise<number
  * its code for the first time (the tracked read, the block encoding, unoptimized): it is printed
  * apart, and the second is the figure, as in a job that has been running.
  */
-export async function incrementalVsFull(): Promise<{
+async function incrementalVsFull(): Promise<{
   fullMs: number;
   firstIncrementalMs: number;
   incrementalMs: number;
@@ -95,7 +95,7 @@ export async function incrementalVsFull(): Promise<{
 }
 
 /** SIGKILL of a `keyflow run --state-dir` process holding ~1M keys, to its restart processing records again. */
-export async function recoverySeconds(): Promise<number> {
+async function recoverySeconds(): Promise<number> {
   const { dir, remove } = tempDir();
   const state = join(dir, "state");
   const args = [CLI, "run", RECOVERY_JOB, "--state-dir", state, "--checkpoint-interval", "500"];
