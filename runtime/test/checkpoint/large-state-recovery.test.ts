@@ -4,16 +4,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { collectSink, defineJob, valueState } from "@keyflow/functions-sdk";
+import { collectSink } from "@keyflow/functions-sdk";
 import { CheckpointStore, execute } from "../../src/index.js";
-import { LARGE_STATE_KEYS, LARGE_STATE_ROUNDS, largeTotals } from "../fixtures/large-state-job.js";
+import {
+  LARGE_STATE_KEYS,
+  LARGE_STATE_ROUNDS,
+  largeStateJob,
+  largeStateKeyOf,
+  largeTotals,
+} from "../fixtures/large-state-job.js";
 
 const LARGE_JOB = fileURLToPath(new URL("../fixtures/large-state-job.js", import.meta.url));
 
-const KEYS = 20_000;
-const ROUNDS = 24;
-/** Record i counts for key (i * 7919) mod KEYS: every key once per round, in a scrambled order. */
-const keyOf = (i: number) => (i * 7919) % KEYS;
+const KEYS = LARGE_STATE_KEYS;
+const ROUNDS = LARGE_STATE_ROUNDS;
+const keyOf = largeStateKeyOf;
 
 /** Two faults, each restarting from a restored checkpoint, and every key's count exactly `rounds`, once. */
 function assertExact(
@@ -45,22 +50,13 @@ describe("recovery of a large state whose keys all change between checkpoints", 
       // Faults late in the run, once each: the tables are in copy mode by then (most keys change
       // between two checkpoints at this rate), so restores come from copied snapshots.
       const faults = new Set([KEYS * 10 + 17, KEYS * 18 + 4_001]);
-      const job = defineJob("large-state", (env) => {
-        env
-          .generate({ count: KEYS * ROUNDS, make: (i) => i, ratePerSecond: 600_000 })
-          .keyBy((i) => keyed(i))
-          .process({
-            state: { count: valueState<number>() },
-            processElement(i, ctx, out) {
-              if (faults.delete(i)) throw new Error(`fault at ${i}`);
-              const count = (ctx.state.count.value() ?? 0) + 1;
-              ctx.state.count.update(count);
-              // From the last round on: a count restored too high shows as a count past it.
-              if (count >= ROUNDS) out.collect({ key: ctx.key as number | string, count });
-            },
-          })
-          .collect(totals);
-      });
+      const job = largeStateJob(
+        keyed,
+        (i) => {
+          if (faults.delete(i)) throw new Error(`fault at ${i}`);
+        },
+        totals,
+      );
       const log: string[] = [];
       try {
         const result = await execute(job, {
