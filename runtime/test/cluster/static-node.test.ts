@@ -4,7 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { ControlMessage } from "../../src/cluster/node-membership.js";
 import { execute, type JobFailedError, runNode } from "../../src/index.js";
+import { connectNats } from "../../src/transport/nats-connection.js";
 import { exitWithin, killAll, runningCount, spawnKeyflow } from "../cli/keyflow-process.js";
 import sumJob, { PAYMENTS, type Payment, REFUNDS, RULES, rules, sums } from "../fixtures/cluster-sum-job.js";
 import { type NatsServerHandle, startNatsServer } from "../helpers/nats-server.js";
@@ -40,9 +42,29 @@ describe("keyflow node: a static cluster of two processes", () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
+  /**
+   * Resolves once each of `nodes` announced itself on the job's control subject: the node then
+   * runs its signal handlers and hears its peers. A fixed wait is not enough: on a loaded machine
+   * a process was seen still loading after 1.5 s, so SIGTERM killed it before it could tell its
+   * peer, which then waited out the join timeout.
+   */
+  async function announced(jobId: string, nodes: readonly number[]): Promise<void> {
+    const link = await connectNats({ url: server.url, jobId });
+    try {
+      await new Promise<void>((resolve) => {
+        const waiting = new Set(nodes);
+        link.subscribeValues<ControlMessage>(link.subjects.control, (message) => {
+          if (message.type === "status") waiting.delete(message.node);
+          if (waiting.size === 0) resolve();
+        });
+      });
+    } finally {
+      await link.close();
+    }
+  }
+
   /** Both nodes of a job, with the same options; `perNode` adds options of one node. */
-  function startNodes(job: string, perNode: (node: number) => string[] = () => []) {
-    const jobId = `t${Date.now()}`;
+  function startNodes(job: string, perNode: (node: number) => string[] = () => [], jobId = `t${Date.now()}`) {
     return [0, 1].map((node) =>
       spawnKeyflow([
         "node",
@@ -98,8 +120,9 @@ describe("keyflow node: a static cluster of two processes", () => {
   });
 
   it("cancels every node when one receives SIGTERM", async () => {
-    const nodes = startNodes(SLOW_JOB);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const jobId = `cancel${Date.now()}`;
+    const nodes = startNodes(SLOW_JOB, () => [], jobId);
+    await announced(jobId, [0, 1]);
     assert.equal(runningCount(), 2, "both nodes still run the slow job");
     nodes[1]?.child.kill("SIGTERM");
     // As long as the failure test above allows: a loaded machine (the whole suite on 2 cores) was seen taking over 10 s.
@@ -131,7 +154,8 @@ describe("keyflow node: a static cluster of two processes", () => {
       () => undefined,
       (error: unknown) => error as JobFailedError,
     );
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Killed before it joined, the peer would be missing, not lost.
+    await announced(jobId, [1]);
     peer.child.kill("SIGKILL");
     const started = performance.now();
     const error = await outcome;
