@@ -1,7 +1,11 @@
 export type { CheckpointCoordinator, CheckpointingOptions } from "./checkpoint/checkpoint-coordinator.js";
 export type { CheckpointMetadata, CheckpointStorage } from "./checkpoint/checkpoint-storage.js";
 export type { CoordinatorState } from "./checkpoint/coordinator-machine.js";
-export { SourceNotCheckpointableError } from "./checkpoint/errors.js";
+export {
+  CheckpointFailedError,
+  CheckpointRefusedError,
+  SourceNotCheckpointableError,
+} from "./checkpoint/errors.js";
 export { MemoryCheckpointStorage } from "./checkpoint/memory-checkpoint-storage.js";
 export {
   DuplicateNodeError,
@@ -16,7 +20,7 @@ export { queryClient } from "./cluster/query-client.js";
 export type { NodeResult, StaticNodeOptions } from "./cluster/static-node.js";
 export { runNode } from "./cluster/static-node.js";
 export type { CheckpointedOutcome, JobControl } from "./coordinator/checkpointed-run.js";
-export { NonRestoredStateError } from "./coordinator/errors.js";
+export { JobEndedBeforeStopError, NonRestoredStateError } from "./coordinator/errors.js";
 export type { RestartDecision, RestartStrategy } from "./coordinator/restart-strategy.js";
 export { RestartPolicy } from "./coordinator/restart-strategy.js";
 export type { ExecuteOptions } from "./embedded/execute.js";

@@ -3,6 +3,7 @@ import { STORE_FORMAT } from "../state/store/records.js";
 import type { Clock } from "../time/clock.js";
 import type { CheckpointMetadata, CheckpointStorage } from "./checkpoint-storage.js";
 import { type CoordinatorState, coordinatorMachine } from "./coordinator-machine.js";
+import { CheckpointFailedError, CheckpointRefusedError } from "./errors.js";
 import type { ShardSnapshotReport } from "./shard-checkpointing.js";
 
 export interface CheckpointingOptions {
@@ -61,7 +62,7 @@ interface Pending {
   /** Operators that wrote a snapshot. */
   readonly uids: Set<string>;
   readonly cancelTimeout: () => void;
-  settle?: (metadata: CheckpointMetadata | undefined, error?: unknown) => void;
+  settle?: (metadata: CheckpointMetadata | undefined, error?: CheckpointFailedError) => void;
 }
 
 /**
@@ -113,9 +114,9 @@ export class CheckpointCoordinator {
   savepoint(): Promise<CheckpointMetadata> {
     return new Promise((resolve, reject) => {
       const started = this.begin(true, (metadata, error) =>
-        metadata === undefined ? reject(error ?? new Error("savepoint aborted")) : resolve(metadata),
+        metadata === undefined ? reject(error) : resolve(metadata),
       );
-      if (!started) reject(new Error("cannot take a savepoint: a source has finished or the job is stopping"));
+      if (!started) reject(new CheckpointRefusedError("savepoint", "a source has finished, or the job is stopping"));
     });
   }
 
@@ -123,9 +124,13 @@ export class CheckpointCoordinator {
   checkpointNow(): Promise<CheckpointMetadata> {
     return new Promise((resolve, reject) => {
       const started = this.begin(false, (metadata, error) =>
-        metadata === undefined ? reject(error ?? new Error("checkpoint aborted")) : resolve(metadata),
+        metadata === undefined ? reject(error) : resolve(metadata),
       );
-      if (!started) reject(new Error("cannot take a checkpoint now: one is in flight, or a source has finished"));
+      if (!started) {
+        reject(
+          new CheckpointRefusedError("checkpoint", "one is in flight, a source has finished, or the job is stopping"),
+        );
+      }
     });
   }
 
@@ -201,10 +206,7 @@ export class CheckpointCoordinator {
       writes: [],
       uids: new Set(),
       cancelTimeout: this.options.clock.schedule(this.options.timeoutMs ?? 60_000, () => {
-        void this.abort(
-          pending,
-          new Error(`checkpoint ${id} did not complete within ${this.options.timeoutMs ?? 60_000} ms`),
-        );
+        void this.abort(pending, new Error(`it did not complete within ${this.options.timeoutMs ?? 60_000} ms`));
       }),
     };
     if (settle !== undefined) pending.settle = settle;
@@ -260,10 +262,11 @@ export class CheckpointCoordinator {
       await this.options.storage.complete(metadata);
     } catch (error) {
       this.actor.send({ type: "ABORTED" });
-      this.options.log?.(`checkpoint ${pending.id} aborted: its metadata could not be written (${String(error)})`);
+      const reason = `its metadata could not be written (${String(error)})`;
+      this.options.log?.(`checkpoint ${pending.id} aborted: ${reason}`);
       void this.options.notify(pending.id, false);
       await this.options.storage.abort(pending.id).catch(() => {});
-      pending.settle?.(undefined, error);
+      pending.settle?.(undefined, new CheckpointFailedError(pending.id, kindOf(pending), reason, { cause: error }));
       return;
     }
     this.lastCompleted = metadata;
@@ -286,12 +289,15 @@ export class CheckpointCoordinator {
     if (!this.pending.delete(pending.id)) return;
     pending.cancelTimeout();
     this.actor.send({ type: "ABORTED" });
-    this.options.log?.(
-      `checkpoint ${pending.id} aborted: ${reason instanceof Error ? reason.message : String(reason)}`,
-    );
+    const why = reason instanceof Error ? reason.message : String(reason);
+    this.options.log?.(`checkpoint ${pending.id} aborted: ${why}`);
     void this.options.notify(pending.id, false);
     await Promise.allSettled(pending.writes);
     await this.options.storage.abort(pending.id).catch(() => {});
-    pending.settle?.(undefined, reason);
+    pending.settle?.(undefined, new CheckpointFailedError(pending.id, kindOf(pending), why, { cause: reason }));
   }
+}
+
+function kindOf(pending: Pending): "checkpoint" | "savepoint" {
+  return pending.savepoint ? "savepoint" : "checkpoint";
 }

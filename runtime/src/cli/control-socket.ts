@@ -78,10 +78,15 @@ export async function serveControlAt(
       }
       handle(request).then(
         (response) => socket.end(`${JSON.stringify(response)}\n`),
-        (error: unknown) =>
-          socket.end(
-            `${JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) })}\n`,
-          ),
+        (error: unknown) => {
+          const code = (error as { code?: unknown }).code;
+          const failure: ControlResponse = {
+            ok: false,
+            error: error instanceof Error ? error.message : String(error),
+            ...(typeof code === "string" ? { code } : {}),
+          };
+          socket.end(`${JSON.stringify(failure)}\n`);
+        },
       );
     });
     socket.on("error", () => {});

@@ -1,6 +1,7 @@
 import type { JobDefinition } from "@keyflow/functions-sdk";
 import { CheckpointCoordinator, type CheckpointingOptions } from "../checkpoint/checkpoint-coordinator.js";
 import type { CheckpointMetadata, CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
+import { CheckpointRefusedError } from "../checkpoint/errors.js";
 import type { ShardCheckpointing } from "../checkpoint/shard-checkpointing.js";
 import { CheckpointLeader } from "../checkpoint-protocol/checkpoint-leader.js";
 import {
@@ -16,6 +17,7 @@ import { buildExecutionPlan, type PlanOptions } from "../plan/execution-plan.js"
 import { type LocalQueryRouter, runOnThisThread } from "../query/local-query-router.js";
 import type { Clock } from "../time/clock.js";
 import { serializeError } from "../util/serialized-error.js";
+import { JobEndedBeforeStopError } from "./errors.js";
 import { RestartPolicy, type RestartStrategy } from "./restart-strategy.js";
 
 export interface CheckpointedRunOptions {
@@ -75,19 +77,18 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
   const log = options.log ?? (() => {});
   let nextId = 1;
   let current: { coordinator: CheckpointCoordinator; stop: (savepoint: CheckpointMetadata) => void } | undefined;
-  const noRun = () => new Error("the job is not running (restarting, or ended)");
+  const noRun = (kind: "checkpoint" | "savepoint") =>
+    new CheckpointRefusedError(kind, "the job is not running (it is restarting, or has ended)");
   options.onControl?.({
-    savepoint: () => current?.coordinator.savepoint() ?? Promise.reject(noRun()),
-    checkpoint: () => current?.coordinator.checkpointNow() ?? Promise.reject(noRun()),
+    savepoint: () => current?.coordinator.savepoint() ?? Promise.reject(noRun("savepoint")),
+    checkpoint: () => current?.coordinator.checkpointNow() ?? Promise.reject(noRun("checkpoint")),
     async stopWithSavepoint() {
       const run = current;
-      if (run === undefined) throw noRun();
+      if (run === undefined) throw noRun("savepoint");
       const savepoint = await run.coordinator.savepoint();
       // The run ended while the savepoint completed (its sources finished): the job's results go
       // past the savepoint, so the run did not stop there and must not say so.
-      if (current !== run) {
-        throw new Error(`the job ended before it could stop at savepoint ${savepoint.id} (which is complete)`);
-      }
+      if (current !== run) throw new JobEndedBeforeStopError(savepoint.id);
       run.stop(savepoint);
       return savepoint;
     },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CheckpointCoordinator } from "../../src/checkpoint/checkpoint-coordinator.js";
+import { CheckpointFailedError, CheckpointRefusedError } from "../../src/checkpoint/errors.js";
 import { MemoryCheckpointStorage } from "../../src/checkpoint/memory-checkpoint-storage.js";
 import type { ShardSnapshotReport } from "../../src/checkpoint/shard-checkpointing.js";
 import { SimulatedClock } from "../../src/time/clock.js";
@@ -8,6 +9,7 @@ import { SimulatedClock } from "../../src/time/clock.js";
 /** A coordinator over `shards` pretend shards whose triggers and notifications are recorded. */
 function setUp(options: {
   shards: number;
+  intervalMs?: number;
   timeoutMs?: number;
   minPauseMs?: number;
   maxConcurrent?: number;
@@ -112,7 +114,7 @@ describe("CheckpointCoordinator", () => {
     t.clock.advance(60);
     await settle();
     assert.deepEqual(t.notified, [[1, false]]);
-    assert.ok(t.log.some((line) => /checkpoint 1 aborted: checkpoint 1 did not complete within 50 ms/.test(line)));
+    assert.ok(t.log.some((line) => /checkpoint 1 aborted: it did not complete within 50 ms/.test(line)));
     t.coordinator.onSnapshot(t.report(1, 0)); // too late: ignored
     t.clock.advance(40); // 200: the next interval
     assert.deepEqual(t.triggered, [1, 2]);
@@ -120,6 +122,26 @@ describe("CheckpointCoordinator", () => {
     await settle();
     await settle();
     assert.equal((await t.storage.latestCompleted())?.id, 2);
+  });
+
+  it("rejects a savepoint that timed out with CHECKPOINT_FAILED, and one asked for after the sources finished with CHECKPOINT_REFUSED", async () => {
+    const t = setUp({ shards: 1, timeoutMs: 50, intervalMs: 10_000 });
+    t.coordinator.start();
+    const timedOut = t.coordinator.savepoint();
+    t.clock.advance(60);
+    await assert.rejects(timedOut, (error: unknown) => {
+      assert.ok(error instanceof CheckpointFailedError, String(error));
+      assert.equal(error.code, "CHECKPOINT_FAILED");
+      assert.equal(error.checkpointId, 1);
+      assert.equal(error.message, "savepoint 1 was aborted: it did not complete within 50 ms");
+      return true;
+    });
+    t.stopSources();
+    await assert.rejects(t.coordinator.savepoint(), (error: unknown) => {
+      assert.ok(error instanceof CheckpointRefusedError, String(error));
+      assert.match(error.message, /^cannot take a savepoint now: a source has finished/);
+      return true;
+    });
   });
 
   it("waits the minimum pause after a completion before the next trigger", async () => {
