@@ -21,6 +21,7 @@ export type { NodeResult, StaticNodeOptions } from "./cluster/static-node.js";
 export { runNode } from "./cluster/static-node.js";
 export type { CheckpointedOutcome, JobControl } from "./coordinator/checkpointed-run.js";
 export { JobEndedBeforeStopError, NonRestoredStateError } from "./coordinator/errors.js";
+export type { CheckpointSummary, JobStatus } from "./coordinator/job-status.js";
 export type { RestartDecision, RestartStrategy } from "./coordinator/restart-strategy.js";
 export { RestartPolicy } from "./coordinator/restart-strategy.js";
 export type { ExecuteOptions } from "./embedded/execute.js";

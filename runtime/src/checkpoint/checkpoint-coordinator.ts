@@ -101,6 +101,12 @@ export class CheckpointCoordinator {
     return this.actor.getSnapshot().value as CoordinatorState;
   }
 
+  /** Checkpoints (and savepoints) in flight now, completed and aborted since this coordinator started. */
+  get counts(): { readonly inFlight: number; readonly completed: number; readonly aborted: number } {
+    const { inFlight, completed, aborted } = this.actor.getSnapshot().context;
+    return { inFlight, completed, aborted };
+  }
+
   get latest(): CheckpointMetadata | undefined {
     return this.lastCompleted;
   }

@@ -2,11 +2,13 @@ import { mkdir, rm } from "node:fs/promises";
 import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import type { JobStatus } from "../coordinator/job-status.js";
 import type { StateQuery } from "../query/state-query.js";
 
 /**
- * A request to a running `keyflow run`: a savepoint (`keyflow savepoint DIR`, on the state
- * folder's socket) or a queryable-state query (`keyflow query`, on either socket).
+ * A request to a running `keyflow run`: a savepoint (`keyflow savepoint DIR`) or the job's status
+ * (`keyflow status DIR`), on the state folder's socket; or a queryable-state query (`keyflow
+ * query`, on either socket).
  */
 export type ControlRequest =
   | {
@@ -14,10 +16,12 @@ export type ControlRequest =
       /** Where to export the savepoint (a folder of its own); default: kept in the state folder only. */
       readonly target?: string;
     }
+  | { readonly command: "status" }
   | { readonly command: "query"; readonly query: StateQuery };
 
 export type ControlResponse =
   | { readonly ok: true; readonly savepointId: number; readonly path: string | undefined }
+  | { readonly ok: true; readonly status: JobStatus }
   /** A query's answer, its state made JSON-friendly (query/json-state.ts). */
   | { readonly ok: true; readonly answer: unknown }
   | {

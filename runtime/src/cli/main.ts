@@ -64,6 +64,19 @@ program
   });
 
 program
+  .command("status")
+  .description(
+    "print what the job running with this state folder is doing, as JSON: its run, the checkpoint coordinator's state, the latest checkpoint",
+  )
+  .argument("<state-dir>", "the --state-dir of the running job")
+  .action(async (stateDir: string) => {
+    const response = await sendControl(stateDir, { command: "status" });
+    if (!response.ok) throw new Error(response.error);
+    if (!("status" in response)) throw new Error("the job answered something that is not a status");
+    console.log(JSON.stringify(response.status, null, 2));
+  });
+
+program
   .command("query")
   .description(
     "print one address's state in a running job as JSON (exit 3: no state for that key; 1: unknown type, job unreachable)",

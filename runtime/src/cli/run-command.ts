@@ -90,6 +90,7 @@ export async function runCommand(module: string, options: RunCommandOptions): Pr
       const server = await serveControl(options.stateDir, async (request): Promise<ControlResponse> => {
         if (request.command === "query") return answerQuery(request.query);
         if (control === undefined) return { ok: false, error: "the job has not started yet" };
+        if (request.command === "status") return { ok: true, status: control.status() };
         const taken =
           request.command === "stop-with-savepoint" ? await control.stopWithSavepoint() : await control.savepoint();
         if (request.target !== undefined) await store.exportSavepoint(taken.id, request.target);

@@ -18,6 +18,7 @@ import { type LocalQueryRouter, runOnThisThread } from "../query/local-query-rou
 import type { Clock } from "../time/clock.js";
 import { serializeError } from "../util/serialized-error.js";
 import { JobEndedBeforeStopError } from "./errors.js";
+import { type JobStatus, JobStatusTracker } from "./job-status.js";
 import { RestartPolicy, type RestartStrategy } from "./restart-strategy.js";
 
 export interface CheckpointedRunOptions {
@@ -60,6 +61,8 @@ export interface JobControl {
   checkpoint(): Promise<CheckpointMetadata>;
   /** Takes a savepoint, then stops the job gracefully: the run ends "stopped" with that savepoint. */
   stopWithSavepoint(): Promise<CheckpointMetadata>;
+  /** What the job is doing now: its run, the checkpoint coordinator's state, the latest checkpoint. */
+  status(): JobStatus;
 }
 
 /** How a checkpointed run ended: like a host, or stopped at a savepoint on request. */
@@ -73,6 +76,15 @@ export type CheckpointedOutcome = HostOutcome | { readonly kind: "stopped"; read
  * it pre-committed — so the job's state and collect results are exactly-once.
  */
 export async function runWithCheckpoints(options: CheckpointedRunOptions): Promise<CheckpointedOutcome> {
+  const tracker = new JobStatusTracker(options.job.name);
+  try {
+    return await runUntilEnded(options, tracker);
+  } finally {
+    tracker.ended();
+  }
+}
+
+async function runUntilEnded(options: CheckpointedRunOptions, tracker: JobStatusTracker): Promise<CheckpointedOutcome> {
   const policy = new RestartPolicy(options.restart);
   const log = options.log ?? (() => {});
   let nextId = 1;
@@ -92,6 +104,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       run.stop(savepoint);
       return savepoint;
     },
+    status: () => tracker.status(),
   });
   let from = options.from ?? (await latestRestorable(options.storage, log));
   // `from` is read from its own store until this run has completed a checkpoint of its own.
@@ -104,6 +117,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       resolveStop = resolve;
     });
     let attempt: Attempt;
+    tracker.runStarting(from);
     try {
       const start = options.workers === undefined ? startOnThisThread : startOnWorkers;
       attempt = await start(options, { from, fromStorage, firstId: nextId, log }, (coordinator) => {
@@ -115,10 +129,13 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
             resolveStop(CANCELLED_OUTCOME);
           },
         };
+        tracker.runStarted(coordinator);
         options.onCoordinator?.(coordinator);
       });
     } catch (error) {
-      return { kind: "failed", error: serializeError(error) };
+      const failure = serializeError(error);
+      tracker.runEnded(failure.message);
+      return { kind: "failed", error: failure };
     }
     const runStartedAt = options.clock.now();
     const cancelled = new Promise<HostOutcome>((resolve) => {
@@ -130,6 +147,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
     options.signal?.removeEventListener("abort", onAbort);
     current = undefined;
     await attempt.stop();
+    tracker.runEnded(outcome.kind === "failed" ? outcome.error.message : undefined);
     nextId = Math.max(nextId, attempt.lastTriggeredId + 1);
     if (stopped !== undefined) {
       log(`job stopped with savepoint ${stopped.id}`);
@@ -152,6 +170,7 @@ export async function runWithCheckpoints(options: CheckpointedRunOptions): Promi
       `job failed (${outcome.error.message}); restarting in ${decision.delayMs} ms from ` +
         (from === undefined ? "the beginning" : `${from.kind} ${from.id}`),
     );
+    tracker.restarting();
     await options.clock.sleep(decision.delayMs);
   }
 }

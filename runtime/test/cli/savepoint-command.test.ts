@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { JobStatus } from "../../src/index.js";
 import { expected, type Total, type WindowCount } from "../fixtures/chaos-job.js";
 import { exitWithin, killAll, spawnKeyflow } from "./keyflow-process.js";
 
@@ -28,6 +29,15 @@ describe("keyflow savepoint", () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const status = spawnKeyflow(["status", join(dir, "a")]);
+      assert.equal((await exitWithin(status, 20_000)).code, 0, status.stderr());
+      const shown = JSON.parse(status.stdout()) as JobStatus;
+      assert.equal(shown.job, "chaos");
+      assert.equal(shown.state, "running");
+      assert.equal(shown.runs, 1);
+      assert.ok(["idle", "checkpointing"].includes(shown.coordinator), shown.coordinator);
+      assert.ok(shown.checkpoints.completed >= 1, status.stdout());
+      assert.equal(shown.latest?.kind, "checkpoint");
       const savepoint = spawnKeyflow(["savepoint", join(dir, "a"), "--stop", "--target", join(dir, "sp")]);
       assert.equal((await exitWithin(savepoint, 20_000)).code, 0, savepoint.stderr());
       assert.match(savepoint.stdout(), /savepoint \d+ complete, exported to .*sp/);
