@@ -6,8 +6,9 @@ import type { DownMessage, RestoreRequest, UpMessage } from "./checkpoint-messag
 /**
  * A checkpoint message on a worker's port, beside the port's other messages (results, outcome).
  * The body is msgpack, as on NATS and on disk, so a snapshot's values cross a thread exactly as
- * they would cross nodes (class instances become plain objects here too), and its buffer is
- * transferred rather than cloned.
+ * they would cross nodes (class instances become plain objects here too). Its buffer is cloned,
+ * not transferred: a thread that hosts shards must never detach a buffer (see
+ * state/column-buffers.ts).
  */
 export interface CheckpointEnvelope {
   readonly type: "checkpoint";
@@ -17,8 +18,8 @@ export interface CheckpointEnvelope {
   readonly body: Uint8Array;
 }
 
-/** Posts an envelope on a port, transferring its body. */
-export type PostEnvelope = (envelope: CheckpointEnvelope, transfer: ArrayBuffer[]) => void;
+/** Posts an envelope on a port. */
+export type PostEnvelope = (envelope: CheckpointEnvelope) => void;
 
 function envelope(kind: CheckpointEnvelope["kind"], value: unknown, requestId?: number): CheckpointEnvelope {
   const body = encodeValue(value);
@@ -26,7 +27,7 @@ function envelope(kind: CheckpointEnvelope["kind"], value: unknown, requestId?: 
 }
 
 function send(post: PostEnvelope, message: CheckpointEnvelope): void {
-  post(message, [message.body.buffer as ArrayBuffer]);
+  post(message);
 }
 
 /**

@@ -20,11 +20,12 @@ import type { FromWorker, ToWorker, WorkerSetup } from "./worker-protocol.js";
 const setup = workerData as WorkerSetup;
 const parent = parentPort;
 if (parent === null) throw new Error("worker-entry must run in a worker thread");
-const post = (message: FromWorker, transfer?: ArrayBuffer[]) => parent.postMessage(message, transfer);
+// Messages are cloned, never transferred: a shard's thread must not detach a buffer (state/column-buffers.ts).
+const post = (message: FromWorker) => parent.postMessage(message);
 
 let host: ShardHost | undefined;
 const checkpointLink = setup.checkpointed
-  ? new ThreadCheckpointLink((envelope, transfer) => post(envelope, transfer), systemClock)
+  ? new ThreadCheckpointLink((envelope) => post(envelope), systemClock)
   : undefined;
 // Listening before the follower prepares: its restore requests are answered on this port.
 parent.on("message", (message: ToWorker) => {

@@ -106,8 +106,8 @@ export function runOnWorkers(options: WorkerPoolOptions): Promise<HostOutcome> {
         execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
       });
       workers.push(worker);
-      options.checkpointLink?.attach(thread, (envelope, transfer) => {
-        if (!settled) worker.postMessage(envelope, transfer);
+      options.checkpointLink?.attach(thread, (envelope) => {
+        if (!settled) worker.postMessage(envelope);
       });
       worker.on("message", (message: FromWorker) => {
         switch (message.type) {

@@ -57,7 +57,7 @@ export interface OperatorSnapshot {
   release(): void;
 }
 
-/** A column of a copied state: numbers in a Float64Array (transferable between threads), other values in an array. */
+/** A column of a copied state: numbers in a Float64Array (on a SharedArrayBuffer, read by the encoder's thread in place), other values in an array. */
 export type SnapshotColumn = Float64Array | readonly unknown[];
 
 /**

@@ -1,11 +1,12 @@
-// The block encoder's thread (see BlockEncoder): encodes the columns it is sent, and writes the
-// blocks to the store's LevelDB itself (a handle of its own, the folder opened with
-// `multithreading`) or sends them back, their buffers transferred.
+// The block encoder's thread (see BlockEncoder): encodes the columns it is sent (number columns
+// on SharedArrayBuffers, read in place), and writes the blocks to the store's LevelDB itself (a
+// handle of its own, the folder opened with `multithreading`) or sends them back, their buffers
+// transferred (a detach on this thread slows only this thread).
 import { parentPort } from "node:worker_threads";
 import { Level } from "level";
 import type { EncoderReply, EncoderRequest } from "./block-encoder.js";
 import type { EncodedColumns } from "./columns-job.js";
-import { ColumnsOutOfRange, columnBuffers, encodeColumns, encodedBatches } from "./encode-columns.js";
+import { ColumnsOutOfRange, encodeColumns, encodedBatches } from "./encode-columns.js";
 import type { StoreDb } from "./store-context.js";
 
 const port = parentPort;
@@ -30,8 +31,6 @@ async function write(location: string, encoded: EncodedColumns): Promise<void> {
 }
 
 async function encode(request: EncoderRequest & { type: "encode" }): Promise<void> {
-  // The columns' buffers go back, to be filled again at the next mark.
-  const returned = columnBuffers(request.job.columns);
   const { seq, writeTo } = request;
   const transfer: ArrayBuffer[] = [];
   let reply: EncoderReply;
@@ -40,21 +39,21 @@ async function encode(request: EncoderRequest & { type: "encode" }): Promise<voi
     if (reuse !== undefined) spare = undefined;
     const encoded = encodeColumns(reuse === undefined ? request.job : { ...request.job, spare: reuse });
     if (encoded instanceof ColumnsOutOfRange) {
-      reply = { seq, outOfRange: encoded.keyGroup, returned: [...returned] };
+      reply = { seq, outOfRange: encoded.keyGroup };
     } else if (writeTo !== undefined) {
       await write(writeTo, encoded);
       spare = encoded.data.buffer as ArrayBuffer;
       const written = { data: new Uint8Array(0), ops: new Int32Array(0), groups: encoded.groups, written: true };
-      reply = { seq, encoded: written, returned: [...returned] };
+      reply = { seq, encoded: written };
     } else {
-      reply = { seq, encoded, returned: [...returned] };
+      reply = { seq, encoded };
       transfer.push(encoded.data.buffer as ArrayBuffer, encoded.ops.buffer as ArrayBuffer);
     }
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    reply = { seq, error: message, returned: [...returned] };
+    reply = { seq, error: message };
   }
-  port?.postMessage(reply, [...transfer, ...returned]);
+  port?.postMessage(reply, transfer);
 }
 
 port.on("message", (request: EncoderRequest) => {

@@ -15,14 +15,10 @@ export type EncoderRequest =
   | { readonly type: "close" };
 
 /** @internal What the encoder's thread answers. */
-export type EncoderReply = (
+export type EncoderReply =
   | { readonly seq: number; readonly encoded: EncodedColumns }
   | { readonly seq: number; readonly outOfRange: number }
-  | { readonly seq: number; readonly error: string }
-) & {
-  /** The request's Float64Array columns' buffers, sent back for reuse. */
-  readonly returned: readonly ArrayBuffer[];
-};
+  | { readonly seq: number; readonly error: string };
 
 const ENTRY = new URL("./block-encoder-worker.js", import.meta.url);
 /** How long `close` waits for the thread to close its LevelDB handle before terminating it. */
@@ -35,9 +31,11 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * the shard's thread (Flink runs it on its asynchronous snapshot threads too).
  *
  * One thread per store, started on first use, referenced only while a job is in it, so it never
- * keeps a process alive. Numbers cross as transferred Float64Arrays; other columns are cloned.
- * If the thread fails, the jobs in it fail (their checkpoints abort) and the next job starts a
- * new one.
+ * keeps a process alive. Number columns are Float64Arrays on SharedArrayBuffers (column-buffers.ts):
+ * the thread reads them in place, and they go back to the pool when it answers. Nothing is
+ * transferred from the caller's thread, a shard's: a detached buffer slows every typed array
+ * access of that thread for good (see column-buffers.ts). Other columns are cloned. If the thread
+ * fails, the jobs in it fail (their checkpoints abort) and the next job starts a new one.
  */
 export class BlockEncoder implements ColumnsEncoder {
   /**
@@ -54,35 +52,22 @@ export class BlockEncoder implements ColumnsEncoder {
     { resolve: (reply: EncoderReply) => void; reject: (error: Error) => void }
   >();
   private closed = false;
-  /** An output buffer the writer gave back, for the next job. */
-  private spare: ArrayBuffer | undefined;
-
-  recycle(buffer: ArrayBuffer): void {
-    if (this.spare === undefined || buffer.byteLength > this.spare.byteLength) this.spare = buffer;
-  }
 
   /** The blocks of `job`; a key outside the job's key groups gives `{ outOfRange }`. */
   encode(job: ColumnsJob): Promise<EncodedColumns | { outOfRange: number }> {
     if (this.closed) return Promise.reject(new Error("the block encoder is closed"));
     const worker = this.start();
     const seq = this.nextSeq++;
-    // The columns are the snapshot's own copies: moved, not cloned.
-    const transfer = columnBuffers(job.columns);
-    const spare = this.spare;
-    this.spare = undefined;
-    if (spare !== undefined) transfer.add(spare);
     const writeTo = this.options.writeTo;
-    const request: EncoderRequest = {
-      type: "encode",
-      seq,
-      job: spare === undefined ? job : { ...job, spare },
-      ...(writeTo === undefined ? {} : { writeTo }),
-    };
+    const request: EncoderRequest = { type: "encode", seq, job, ...(writeTo === undefined ? {} : { writeTo }) };
+    // The columns are the snapshot's own copies, shared with the thread: back to the pool once it answered.
+    const shared = columnBuffers(job.columns);
     return new Promise<EncoderReply>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
       if (this.waiting.size === 1) worker.ref();
-      worker.postMessage(request, [...transfer]);
+      worker.postMessage(request);
     }).then((reply) => {
+      for (const buffer of shared) giveBackBuffer(buffer);
       if ("error" in reply) throw new Error(`the block encoder failed: ${reply.error}`);
       return "encoded" in reply ? reply.encoded : { outOfRange: reply.outOfRange };
     });
@@ -119,7 +104,6 @@ export class BlockEncoder implements ColumnsEncoder {
       if (waiting === undefined) return;
       this.waiting.delete(reply.seq);
       if (this.waiting.size === 0) worker.unref();
-      for (const buffer of reply.returned) giveBackBuffer(buffer);
       waiting.resolve(reply);
     });
     const lost = (error: Error) => {

@@ -10,7 +10,7 @@ export interface ColumnsJob {
   readonly blockEntries: number;
   readonly blockBytes: number;
   readonly columns: readonly KeyedColumns[];
-  /** A buffer for the output (an earlier job's, written and given back); else a new one. */
+  /** A buffer for the output (an earlier job's, on the encoder's thread); else a new one. */
   readonly spare?: ArrayBuffer;
 }
 
@@ -32,7 +32,5 @@ export interface EncodedColumns {
 export interface ColumnsEncoder {
   /** The blocks of `job`; a key outside the job's key groups gives `{ outOfRange }` with its key group. */
   encode(job: ColumnsJob): Promise<EncodedColumns | { readonly outOfRange: number }>;
-  /** Hands back an EncodedColumns' data buffer once written, for a later job's output. */
-  recycle(buffer: ArrayBuffer): void;
   close(): Promise<void>;
 }

@@ -37,10 +37,10 @@ export function* encodedBatches(encoded: EncodedColumns): Generator<BatchOp[]> {
 }
 
 /** The buffers of a job's Float64Array columns: moved to the encoder's thread and back, never cloned. */
-export function columnBuffers(columns: readonly KeyedColumns[]): Set<ArrayBuffer> {
-  const buffers = new Set<ArrayBuffer>();
+export function columnBuffers(columns: readonly KeyedColumns[]): Set<ArrayBufferLike> {
+  const buffers = new Set<ArrayBufferLike>();
   for (const { keys, values } of columns) {
-    for (const column of [keys, values]) if (column instanceof Float64Array) buffers.add(column.buffer as ArrayBuffer);
+    for (const column of [keys, values]) if (column instanceof Float64Array) buffers.add(column.buffer);
   }
   return buffers;
 }

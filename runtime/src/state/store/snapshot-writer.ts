@@ -141,8 +141,6 @@ export async function writeShard(ctx: StoreContext, write: ShardWrite, stopped: 
       }
       if (encoded.written !== true) {
         await writeEncoded(ctx, encoded, stopped, write.id);
-        // LevelDB copied the blocks into its batches: the buffer can take the next job's output.
-        encoder.recycle(encoded.data.buffer as ArrayBuffer);
       }
     }
   }
