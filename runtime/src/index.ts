@@ -19,6 +19,8 @@ export type { ClusterQueryClient, QueryClientOptions } from "./cluster/query-cli
 export { queryClient } from "./cluster/query-client.js";
 export type { NodeResult, StaticNodeOptions } from "./cluster/static-node.js";
 export { runNode } from "./cluster/static-node.js";
+export type { ClusterStatusOptions } from "./cluster/status-client.js";
+export { clusterStatus } from "./cluster/status-client.js";
 export type { CheckpointedOutcome, JobControl } from "./coordinator/checkpointed-run.js";
 export { JobEndedBeforeStopError, NonRestoredStateError } from "./coordinator/errors.js";
 export type { CheckpointSummary, JobStatus } from "./coordinator/job-status.js";

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
+import { clusterStatus } from "../cluster/status-client.js";
 import { CheckpointStore } from "../state/store/checkpoint-store.js";
 import { sendControl } from "./control-socket.js";
 import { type NodeCommandOptions, nodeCommand } from "./node-command.js";
@@ -66,10 +67,20 @@ program
 program
   .command("status")
   .description(
-    "print what the job running with this state folder is doing, as JSON: its run, the checkpoint coordinator's state, the latest checkpoint",
+    "print what a running job is doing, as JSON: its run, the checkpoint coordinator's state, the latest checkpoint",
   )
-  .argument("<state-dir>", "the --state-dir of the running job")
-  .action(async (stateDir: string) => {
+  .argument("[state-dir]", "the --state-dir of the job (`keyflow run`)")
+  .option("--nats <url>", "ask node 0 of the static cluster running the job on this NATS (`keyflow node`)")
+  .option("--job-id <id>", "with --nats: the job's id (`keyflow node --job-id`)")
+  .option("--timeout <ms>", "with --nats: longest wait for node 0's answer", positiveInt, 5_000)
+  .action(async (stateDir: string | undefined, options: { nats?: string; jobId?: string; timeout: number }) => {
+    if (options.nats !== undefined) {
+      if (options.jobId === undefined) throw new Error("keyflow status --nats needs --job-id");
+      const status = await clusterStatus({ natsUrl: options.nats, job: options.jobId, timeoutMs: options.timeout });
+      console.log(JSON.stringify(status, null, 2));
+      return;
+    }
+    if (stateDir === undefined) throw new Error("keyflow status needs a state folder, or --nats and --job-id");
     const response = await sendControl(stateDir, { command: "status" });
     if (!response.ok) throw new Error(response.error);
     if (!("status" in response)) throw new Error("the job answered something that is not a status");

@@ -87,3 +87,17 @@ export class PeersMissingError extends KeyflowError {
     );
   }
 }
+
+/** No node 0 of the job answered a status request (`keyflow status --nats`): not running, or not reachable. Retriable. */
+export class StatusUnreachableError extends KeyflowError {
+  readonly code = "CLUSTER_STATUS_UNREACHABLE";
+  override readonly retriable = true;
+  constructor(
+    readonly jobId: string,
+    readonly subject: string,
+    why: string,
+    options?: ErrorOptions,
+  ) {
+    super(`job "${jobId}": ${why} (asked on ${subject})`, options);
+  }
+}

@@ -5,6 +5,7 @@ import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.js";
 import { CheckpointFollower } from "../checkpoint-protocol/checkpoint-follower.js";
 import { CheckpointLeader } from "../checkpoint-protocol/checkpoint-leader.js";
 import { NatsCheckpointLink } from "../checkpoint-protocol/nats-checkpoint-link.js";
+import { JobStatusTracker } from "../coordinator/job-status.js";
 import { FeedbackNetwork } from "../handler/feedback-network.js";
 import { JobCancelledError, JobFailedError } from "../node/errors.js";
 import { loadJob } from "../node/load-job.js";
@@ -249,6 +250,12 @@ async function runOnLink(
   follower?.start(host);
   host.scheduler.afterTick(() => link.flushCredits());
   serveNodeQueries(link, host, { node: options.node, nodes: options.nodes, thread: 0, threads: 1 });
+  // Node 0 leads the checkpoints, so it answers for the job's status (`keyflow status --nats`).
+  const status = options.node === 0 ? new JobStatusTracker(job.name) : undefined;
+  if (status !== undefined) {
+    status.runStarting(leader?.restored);
+    link.serve(link.subjects.status, () => status.status());
+  }
 
   let stop: (reason: Stop) => void = () => {};
   const stopped = new Promise<Stop>((resolve) => {
@@ -299,7 +306,7 @@ async function runOnLink(
     cancelJoinTimer();
     if (reason === undefined) {
       onRunning();
-      leader?.start(host);
+      status?.runStarted(leader?.start(host));
     }
     reason ??= await Promise.race([
       host
@@ -341,8 +348,10 @@ async function runOnLink(
     membership.stop();
     await link.close();
     if (reason.kind === "cancelled") throw new JobCancelledError(job.name);
+    status?.runEnded(reason.error.message);
     throw new JobFailedError(job.name, reason.error);
   } finally {
+    status?.ended();
     membership.stop();
     options.signal?.removeEventListener("abort", onAbort);
   }

@@ -58,7 +58,8 @@ export class JobStatusTracker {
     if (from !== undefined && (this.latest === undefined || from.id > this.latest.id)) this.latest = from;
   }
 
-  runStarted(coordinator: CheckpointCoordinator): void {
+  /** The run's shards run; `coordinator` checkpoints it (none: a job without checkpoints). */
+  runStarted(coordinator: CheckpointCoordinator | undefined): void {
     this.coordinator = coordinator;
     this.state = "running";
   }

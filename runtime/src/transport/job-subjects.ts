@@ -16,6 +16,8 @@ const TOKEN = /^[A-Za-z0-9_-]+$/;
  * - `kf.<jobId>.checkpoint.restore`: requests to the coordinator for the state a node restores;
  * - `kf.<jobId>.query`: queryable-state requests; every node hears each, the node owning the key's
  *   shard replies (node 0 replies to a query no node can answer, such as an unknown type).
+ * - `kf.<jobId>.status`: requests for the job's status (JobStatus), answered by node 0, which
+ *   leads the checkpoints.
  * - `kf.<jobId>.fb.l<location>`: messages between per-key functions (feedback batches, of every
  *   functions operator, with loop control messages) to the thread at location index `location`
  *   (node × threads per node + thread), from any node; no credit (the loop is unbounded).
@@ -26,6 +28,7 @@ export class JobSubjects {
   readonly checkpointUp: string;
   readonly checkpointRestore: string;
   readonly query: string;
+  readonly status: string;
   private readonly prefix: string;
 
   /** Throws InvalidSubjectTokenError unless `jobId` is one subject token of letters, digits, "-" and "_". */
@@ -37,6 +40,7 @@ export class JobSubjects {
     this.checkpointUp = `${this.prefix}.checkpoint.up`;
     this.checkpointRestore = `${this.prefix}.checkpoint.restore`;
     this.query = `${this.prefix}.query`;
+    this.status = `${this.prefix}.status`;
   }
 
   data(edge: number, targetShard: number): string {
