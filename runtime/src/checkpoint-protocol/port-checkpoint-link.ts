@@ -26,10 +26,6 @@ function envelope(kind: CheckpointEnvelope["kind"], value: unknown, requestId?: 
   return requestId === undefined ? { type: "checkpoint", kind, body } : { type: "checkpoint", kind, requestId, body };
 }
 
-function send(post: PostEnvelope, message: CheckpointEnvelope): void {
-  post(message);
-}
-
 /**
  * The main thread's end of the checkpoint protocol for a pool of worker threads: the leader's
  * link, over each worker's port to the main thread. Down messages go to every attached worker;
@@ -74,11 +70,11 @@ export class PoolCheckpointLink implements LeaderLink {
     }
     // The worker may have been terminated meanwhile (a restart): then nobody waits for the answer.
     const post = this.ports.get(thread);
-    if (post !== undefined) send(post, envelope("reply", reply, requestId));
+    if (post !== undefined) post(envelope("reply", reply, requestId));
   }
 
   publishDown(message: DownMessage): void {
-    for (const post of this.ports.values()) send(post, envelope("down", message));
+    for (const post of this.ports.values()) post(envelope("down", message));
   }
 
   subscribeUp(handler: (message: UpMessage) => void): LinkSubscription {
@@ -126,7 +122,7 @@ export class ThreadCheckpointLink implements FollowerLink {
   }
 
   publishUp(message: UpMessage): void {
-    send(this.post, envelope("up", message));
+    this.post(envelope("up", message));
   }
 
   subscribeDown(handler: (message: DownMessage) => void): LinkSubscription {
@@ -146,7 +142,7 @@ export class ThreadCheckpointLink implements FollowerLink {
         reject(new Error(`no answer to a ${request.type} restore request within ${timeoutMs} ms`));
       });
       this.requests.set(requestId, { resolve: resolve as (value: unknown) => void, cancel });
-      send(this.post, envelope("request", request, requestId));
+      this.post(envelope("request", request, requestId));
     });
   }
 }

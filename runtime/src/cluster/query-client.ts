@@ -3,7 +3,7 @@ import { StateQueryError } from "../query/errors.js";
 import type { QueryReply, StateQuery } from "../query/state-query.js";
 import { ReplyQueryClient, type StateQueryClient } from "../query/state-query-client.js";
 import { jobIdFromName } from "../transport/job-subjects.js";
-import { connectNats } from "../transport/nats-connection.js";
+import { connectNats, isNoResponders } from "../transport/nats-connection.js";
 
 export interface QueryClientOptions {
   /** NATS URL (several comma-separated for a NATS cluster). */
@@ -66,9 +66,7 @@ export async function queryClient(options: QueryClientOptions): Promise<ClusterQ
 }
 
 function unreachable(jobId: string, subject: string, timeoutMs: number, error: unknown): StateQueryError {
-  const noResponders =
-    (error as { isNoResponders?: () => boolean }).isNoResponders?.() === true ||
-    (error as { cause?: { name?: string } }).cause?.name === "NoRespondersError";
+  const noResponders = isNoResponders(error);
   const timedOut = (error as { name?: string }).name === "TimeoutError" || /timeout/i.test(String(error));
   const why = noResponders
     ? `no node of job "${jobId}" serves queries on ${subject} (is the job running?)`

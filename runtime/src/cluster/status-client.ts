@@ -1,7 +1,7 @@
 import type { JobDefinition } from "@keyflow/functions-sdk";
 import type { JobStatus } from "../coordinator/job-status.js";
 import { jobIdFromName } from "../transport/job-subjects.js";
-import { connectNats } from "../transport/nats-connection.js";
+import { connectNats, isNoResponders } from "../transport/nats-connection.js";
 import { StatusUnreachableError } from "./errors.js";
 
 export interface ClusterStatusOptions {
@@ -38,10 +38,7 @@ export async function clusterStatus(options: ClusterStatusOptions): Promise<JobS
   try {
     return await link.request<JobStatus>(subject, {}, timeoutMs);
   } catch (error) {
-    const noResponders =
-      (error as { isNoResponders?: () => boolean }).isNoResponders?.() === true ||
-      (error as { cause?: { name?: string } }).cause?.name === "NoRespondersError";
-    const why = noResponders
+    const why = isNoResponders(error)
       ? "no node 0 of the job is running"
       : `node 0 did not answer within ${timeoutMs} ms (${error instanceof Error ? error.message : String(error)})`;
     throw new StatusUnreachableError(jobId, subject, why, { cause: error });

@@ -41,6 +41,14 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsLink
   return new NatsLink({ connection, url: options.url, jobId: options.jobId });
 }
 
+/** Whether a failed request found no subscriber to the subject at all (NATS says so at once). */
+export function isNoResponders(error: unknown): boolean {
+  return (
+    (error as { isNoResponders?: () => boolean }).isNoResponders?.() === true ||
+    (error as { cause?: { name?: string } }).cause?.name === "NoRespondersError"
+  );
+}
+
 /** The client's errors carry socket details; keep the part a person can act on. */
 function reasonOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -35,7 +35,8 @@ async function encode(request: EncoderRequest & { type: "encode" }): Promise<voi
   const transfer: ArrayBuffer[] = [];
   let reply: EncoderReply;
   try {
-    const reuse = writeTo !== undefined && request.job.spare === undefined ? spare : undefined;
+    // The last written job's output buffer (blocks sent back are the caller's to keep).
+    const reuse = writeTo !== undefined ? spare : undefined;
     if (reuse !== undefined) spare = undefined;
     const encoded = encodeColumns(reuse === undefined ? request.job : { ...request.job, spare: reuse });
     if (encoded instanceof ColumnsOutOfRange) {

@@ -10,7 +10,7 @@ export interface ColumnsJob {
   readonly blockEntries: number;
   readonly blockBytes: number;
   readonly columns: readonly KeyedColumns[];
-  /** A buffer for the output (an earlier job's, on the encoder's thread); else a new one. */
+  /** A buffer for the output (set by the encoder's thread: its last written job's); else a new one. */
   readonly spare?: ArrayBuffer;
 }
 
