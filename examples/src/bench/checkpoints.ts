@@ -137,8 +137,12 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * `npm run bench -- checkpoints`: a count per key over a million keys, on the main thread.
  *
  * Throughput with a checkpoint every second into LevelDB against none, two ways:
- * - the figure of record: separate runs of 40M records, each in a fresh process (as a user runs
- *   a job), in alternating pairs; each side's median, and the median of the pairs' ratios;
+ * - the figure of record: separate runs of 100M records, each in a fresh process (as a user runs
+ *   a job), in alternating pairs; each side's median, and the median of the pairs' ratios. A run
+ *   holds about nine checkpoint intervals: the cost of checkpointing as a running job pays it,
+ *   not mostly the first checkpoint's one-off costs (its copy's buffers faulted in, its tracked
+ *   interval, the recompilation after it: 150-300 ms), as 40M records (3.5 s, three
+ *   checkpoints) measured once the record path got faster;
  * - one long run in alternating phases of 4 s, none then a checkpoint every second
  *   (alternatingThroughput): the cost of checkpointing with the record path's code as it is,
  *   machine drift cancelled. It reads higher than separate runs: the process's first job compiles
@@ -176,7 +180,7 @@ export async function checkpointsBenchmark(runs: number): Promise<object> {
   );
 
   // Separate runs in pairs, ABBA order (without, with; with, without; ...), each in a fresh process.
-  const records = Number(process.env.KEYFLOW_BENCH_RECORDS ?? 40_000_000);
+  const records = Number(process.env.KEYFLOW_BENCH_RECORDS ?? 100_000_000);
   const pairs = Math.max(runs, 5);
   const without: number[] = [];
   const withCheckpoints: number[] = [];

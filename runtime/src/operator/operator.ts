@@ -50,6 +50,12 @@ export interface StreamOperator {
   open(): void | Promise<void>;
   /** `input` is 0, or 1 for the second input of a two-input operator. */
   processRecord(value: unknown, timestamp: number, input: number): void;
+  /**
+   * A batch of records on `input` (`timestamps` parallel to `values`, or undefined when none
+   * has one), with the same effect as `processRecord` on each in order. Optional: keyed
+   * operators take a batch at once to load its keys' state together.
+   */
+  processBatch?(values: readonly unknown[], timestamps: readonly number[] | undefined, input: number): void;
   processWatermark(timestamp: number): void;
   /** The operator's input went idle or active; operators forward it unless they generate watermarks. */
   processWatermarkStatus(idle: boolean): void;

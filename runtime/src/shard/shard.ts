@@ -410,7 +410,8 @@ export class Shard implements Runnable, InputGate {
         const head = this.headOperator as StreamOperator;
         const input = this.inputIndexOf[channel] as number;
         const { values, timestamps } = element;
-        if (timestamps === undefined) {
+        if (head.processBatch !== undefined) head.processBatch(values, timestamps, input);
+        else if (timestamps === undefined) {
           for (let i = 0; i < values.length; i++) head.processRecord(values[i], Number.NaN, input);
         } else {
           for (let i = 0; i < values.length; i++) head.processRecord(values[i], timestamps[i] as number, input);

@@ -62,6 +62,29 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     return this.getOther(key);
   }
 
+  /**
+   * Starts loading the memory that lookups of `keys[0..count)` will read first: the slot each
+   * probe starts at (and its value in object mode). A lookup in a large table is a cache miss
+   * (about four fifths of the counting benchmark's time per record went to the first probe's
+   * load); a tight loop of independent loads keeps many misses in flight at once, where lookups
+   * one record at a time, with the record's work between them, have one or two. Returns how many
+   * of those slots held a key, for the caller to keep (so the loads are not dropped as unused).
+   */
+  prefetch(keys: readonly unknown[], count: number): number {
+    const slots = this.slots;
+    const shift = this.shift;
+    const objects = this.objects;
+    let occupied = 0;
+    for (let i = 0; i < count; i++) {
+      const key = keys[i];
+      if (typeof key !== "number") continue;
+      const at = slotOf(key, shift);
+      if (!Number.isNaN(slots[2 * at] as number)) occupied++;
+      if (objects !== undefined && objects[at] === undefined) occupied--;
+    }
+    return occupied;
+  }
+
   private getOther(key: unknown): V | undefined {
     if (typeof key !== "number" || Number.isNaN(key)) return this.others.get(key);
     const at = this.find(key);

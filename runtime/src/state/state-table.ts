@@ -170,6 +170,12 @@ export class StateTable<V> {
     return this.getWatched(key);
   }
 
+  /** Starts loading what lookups of these keys will read (number keys only); see NumberKeyMap.prefetch. */
+  prefetch(keys: readonly unknown[], count: number): number {
+    const plain = this.plain;
+    return plain === undefined ? 0 : plain.prefetch(keys, count);
+  }
+
   private getWatched(key: Key): V | undefined {
     const k = typeof key === "object" ? canonicalKey(key) : key;
     if (this.plain !== undefined) {

@@ -5,12 +5,13 @@ import {
   type Collector,
   collectSink,
   defineJob,
+  generatorSource,
   listState,
   mapState,
   reducingState,
   valueState,
 } from "@keyflow/functions-sdk";
-import { execute, SimulatedClock } from "../../src/index.js";
+import { execute, JobFailedError, SimulatedClock } from "../../src/index.js";
 
 interface Visit {
   readonly user: string;
@@ -122,5 +123,73 @@ describe("keyed process functions", () => {
     const result = await execute(job, { clock });
     // b's count survives 400 ms; a's restarts after 1900 ms without a write.
     assert.deepEqual(result.get(out), ["a1@0", "a2@500", "b1@500", "b2@900", "a1@2400", "a2@2500"]);
+  });
+
+  it("take a batch in chunks with their keys' state loaded first: the same results, in order, with each record's timestamp", async () => {
+    // 5000 records over 1500 number keys and a few string keys, in batches of 1000 (chunks of 64).
+    const keyOf = (i: number): number | string => (i % 7 === 0 ? `s${i % 3}` : (i * 31) % 1500);
+    const out = collectSink<string>("out");
+    const job = defineJob("chunks", (env) => {
+      env
+        .fromSource(generatorSource({ count: 5000, make: (i) => i, timestamp: (_v, i) => i * 10 }))
+        .keyBy(keyOf)
+        .process({
+          state: { count: valueState<number>({ defaultValue: 0 }) },
+          processElement(i, ctx, collector: Collector<string>) {
+            const count = (ctx.state.count.value() ?? 0) + 1;
+            ctx.state.count.update(count);
+            collector.collect(`${i}:${String(ctx.key)}:${count}@${ctx.timestamp}`);
+          },
+        })
+        .collect(out);
+    });
+    const result = await execute(job, { batchSize: 1000 });
+    const counts = new Map<unknown, number>();
+    const expected = Array.from({ length: 5000 }, (_, i) => {
+      const key = keyOf(i);
+      const count = (counts.get(key) ?? 0) + 1;
+      counts.set(key, count);
+      return `${i}:${String(key)}:${count}@${i * 10}`;
+    });
+    assert.deepEqual(result.get(out), expected);
+  });
+
+  it("name the record of a batch that failed, in its function or in its key selector, after the records before it took effect", async () => {
+    for (const where of ["function", "selector"] as const) {
+      const seen: number[] = [];
+      const job = defineJob("fails", (env) => {
+        env
+          .fromSource(generatorSource({ count: 3000, make: (i) => i }))
+          .keyBy((i) => {
+            if (where === "selector" && i === 1234) throw new Error("no key for 1234");
+            return i % 500;
+          })
+          .process({
+            processElement(i) {
+              if (where === "function" && i === 777) throw new Error("cannot take 777");
+              seen.push(i);
+            },
+          })
+          .discard();
+      });
+      await assert.rejects(execute(job, { batchSize: 1000 }), (error: unknown) => {
+        assert.ok(error instanceof JobFailedError);
+        assert.equal(error.reason.code, "USER_FUNCTION_FAILED");
+        assert.match(
+          error.reason.message,
+          where === "function" ? /record 777: cannot take 777/ : /record 1234: no key for 1234/,
+        );
+        return true;
+      });
+      const failedAt = where === "function" ? 777 : 1234;
+      // Keys of a chunk are computed before its records run: a selector failing at 1234 stops the job
+      // before any record of its chunk (1216-1279), so 0-1215 ran; a function failing at 777 ran 0-776.
+      const ranUpTo = where === "function" ? failedAt : Math.floor((failedAt - 1000) / 64) * 64 + 1000;
+      assert.deepEqual(
+        seen,
+        Array.from({ length: ranUpTo }, (_, i) => i),
+        where,
+      );
+    }
   });
 });

@@ -318,3 +318,28 @@ describe("KeyedStateBackend state with a TTL", () => {
     assert.throws(() => listState({ ttl: { ttlMs: -5 } }), RangeError);
   });
 });
+
+describe("KeyedStateBackend.prefetch", () => {
+  it("loads the home slot of each number key in every table: all occupied for keys with state, none in an empty table", () => {
+    const { backend } = backendWith();
+    const { count, sum } = backend.handles({ count: valueState<number>(), sum: valueState<number>() });
+    const keys: Key[] = Array.from({ length: 500 }, (_, i) => i * 13);
+    backend.prefetch(keys, keys.length);
+    assert.equal(backend.prefetchedOccupied, 0, "empty tables");
+    for (const key of keys) {
+      backend.currentKey = key;
+      count.update(1);
+      sum.update(2);
+    }
+    backend.prefetch(keys, keys.length);
+    assert.equal(
+      backend.prefetchedOccupied,
+      2 * keys.length,
+      "each key's probe starts at an occupied slot, in both tables",
+    );
+    backend.prefetch(["a", ["t", 1]], 2);
+    assert.equal(backend.prefetchedOccupied, 0, "keys that are not numbers are not in the slots");
+    backend.prefetch(keys, 10);
+    assert.equal(backend.prefetchedOccupied, 20, "only the first `count` keys");
+  });
+});
