@@ -37,6 +37,8 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
   /** Number keys held. */
   private numbers = 0;
   private readonly others = new Map<unknown, V>();
+  /** Counts changes of which number keys sit in which slots (inserts, deletes, growth): see `layout`. */
+  private moves = 0;
 
   constructor() {
     this.slots = emptySlots(MIN_SLOTS * 2);
@@ -44,6 +46,14 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
 
   get size(): number {
     return this.numbers + this.others.size;
+  }
+
+  /**
+   * Changes whenever a number key is added or removed or the table grows, so while it stays the
+   * same, `copyNumbers` lists the same keys in the same order and two copies compare by position.
+   */
+  get layout(): number {
+    return this.moves;
   }
 
   get(key: unknown): V | undefined {
@@ -141,6 +151,7 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     this.slots[2 * at] = key + 0; // -0 is stored as 0, as a Map does
     this.put(at, value);
     this.numbers++;
+    this.moves++;
     return this;
   }
 
@@ -168,6 +179,7 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     slots[2 * hole] = Number.NaN;
     if (objects !== undefined) objects[hole] = undefined;
     this.numbers--;
+    this.moves++;
     return true;
   }
 
@@ -178,6 +190,7 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     this.mask = MIN_SLOTS - 1;
     this.shift = 32 - Math.log2(MIN_SLOTS);
     this.numbers = 0;
+    this.moves++;
     this.others.clear();
   }
 
@@ -317,6 +330,7 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
     this.capacity = capacity;
     this.mask = mask;
     this.shift = shift;
+    this.moves++;
   }
 }
 

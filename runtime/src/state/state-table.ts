@@ -16,6 +16,7 @@ import { copyValue } from "./copy-value.js";
 import { StateNotSnapshottableError } from "./errors.js";
 import { MigrationFailure, type ValueMigration } from "./migration.js";
 import { NumberKeyMap } from "./number-key-map.js";
+import { FULL_WHEN_CHANGED } from "./operator-state-snapshots.js";
 
 /** A value with its expiry, stored only by tables with a TTL; `changedIn` as in Boxed. */
 interface Expiring<V> {
@@ -86,8 +87,17 @@ export class StateTable<V> {
   readonly tracker: ChangeTracker<Stored<V>>;
   /** Copy mode (see `snapshot`): not tracking changes; full snapshots copy the Map at the mark. */
   private copying = false;
-  /** In copy mode, the marks still copied before one that tracks again (a remeasure). */
+  /** In copy mode, the marks still copied before one that tracks again, while copies cannot be compared (a remeasure). */
   private copiesLeft = 0;
+  /**
+   * The values of the last copy (all numbers), on memory of the table's own, and the map's
+   * layout then: the next copy compares with them by position to count the keys that changed
+   * in between (`changedSinceCopy`), where the layout is still the same.
+   */
+  private lastValues: Float64Array | undefined;
+  private lastLayout = -1;
+  /** Keys whose value differs between the last two copies; -1 when they could not be compared. */
+  private changedSinceCopy = -1;
   private readonly codec: ValueCodec | undefined;
   /**
    * The tracker's flags where the hottest paths read them in one load: 0 before checkpoints
@@ -360,8 +370,12 @@ export class StateTable<V> {
    * write a box (one more memory access per record: measured 5.2 → 3.0 M records/s on a million
    * keys). Such a table stops tracking and takes each full snapshot by copying its keys and values
    * at the mark (two passes over the Map in its own order, no copy-on-write needed: the values
-   * cannot change in place). Every REMEASURE_EVERY-th snapshot it tracks again for one interval,
-   * to see whether most keys still change; an object value ends copy mode at the next mark.
+   * cannot change in place). Each copy is compared with the last by position (when no key was
+   * added or removed in between: `compareWithLastCopy`), which counts the keys that changed
+   * without tracking any: while most did, the table stays in copy mode; once few did, it tracks
+   * changes from that mark, so the next snapshot can be incremental. When copies cannot be
+   * compared, every REMEASURE_EVERY-th snapshot tracks again for one interval instead. An
+   * object value ends copy mode at the next mark.
    */
   snapshot(checkpointId: number, mode: SnapshotMode): SnapshotRead<Stored<V>> {
     const plain = this.plain;
@@ -369,9 +383,19 @@ export class StateTable<V> {
     this.markedAt = this.clock.now();
     if (plain !== undefined && mode === "full") {
       if (this.copying) {
-        if (this.copiesLeft-- > 0) {
-          const read = this.copy(plain);
-          if (read !== undefined) return read;
+        const read = this.copy(plain);
+        if (read !== undefined) {
+          const changed = this.changedSinceCopy;
+          if (changed >= 0 ? changed > FULL_WHEN_CHANGED * plain.size : this.copiesLeft-- > 0) {
+            if (changed >= 0) this.copiesLeft = REMEASURE_EVERY - 1; // measured: as good as a remeasure
+            return read;
+          }
+          // Few keys changed (or a remeasure is due): track changes from this mark, so the next
+          // snapshot can be incremental; this one is the copy.
+          this.copying = false;
+          this.lastValues = undefined;
+          this.tracker.mark(checkpointId, mode).release();
+          return read;
         }
         this.copying = false;
       } else if (this.mostlyChanged(plain)) {
@@ -384,13 +408,17 @@ export class StateTable<V> {
           return read;
         }
       }
-      // The first full snapshot of a large table (or a remeasure): copied too, so nothing needs
-      // copy-on-write while it is written and its writer may encode it on another thread; the
-      // tracker's mark starts tracking changes from here.
+      // The first full snapshot of a large table: copied too, so nothing needs copy-on-write while it is written and its writer may
+      // encode it on another thread. Copy mode then begins on probation: the next mark's copy,
+      // compared with this one, says whether most keys changed (stay) or few did (track from
+      // there). A table that tracked from here instead would pay a tracked interval (a box per
+      // write, the record path recompiled twice: about 300 ms on the checkpoints benchmark's
+      // million keys) only to learn what the comparison tells for a few ms.
       if (!this.tracker.tracking && !this.tracker.reading && plain.size >= COPY_MODE_MIN_KEYS) {
         const read = this.copy(plain);
         if (read !== undefined) {
-          this.tracker.mark(checkpointId, mode).release();
+          this.copying = true;
+          this.copiesLeft = 0;
           return read;
         }
       }
@@ -452,13 +480,48 @@ export class StateTable<V> {
     const copied = copyOf(plain);
     if (copied === undefined) {
       this.uncopyable = true;
+      this.lastValues = undefined;
       return undefined;
     }
+    this.compareWithLastCopy(plain, copied.read.values);
     if (this.mayHoldBoxes !== copied.boxed) {
       this.mayHoldBoxes = copied.boxed;
       this.refreshWatch();
     }
     return copied.read;
+  }
+
+  /**
+   * Counts the values that differ from the last copy's (`changedSinceCopy`; -1 when the map's
+   * layout changed since, or a copy was not all numbers), then keeps these for the next. One
+   * pass over both, about 3 ms a million keys.
+   */
+  private compareWithLastCopy(plain: NumberKeyMap<V | Boxed<V>>, values: ArrayLike<unknown>): void {
+    this.changedSinceCopy = -1;
+    if (!(values instanceof Float64Array)) {
+      this.lastValues = undefined;
+      return;
+    }
+    const last = this.lastValues;
+    const n = values.length;
+    if (last !== undefined && last.length === n && this.lastLayout === plain.layout) {
+      let changed = 0;
+      for (let i = 0; i < n; i++) {
+        const now = values[i] as number;
+        const before = last[i] as number;
+        if (now !== before && !(Number.isNaN(now) && Number.isNaN(before))) changed++;
+      }
+      this.changedSinceCopy = changed;
+    }
+    // Room to grow, so a table that gained keys does not fault in fresh memory at every mark.
+    let kept = last;
+    if (kept === undefined || kept.buffer.byteLength < n * Float64Array.BYTES_PER_ELEMENT) {
+      kept = new Float64Array(Math.ceil(n * 1.25));
+    }
+    kept = new Float64Array(kept.buffer, 0, n);
+    kept.set(values);
+    this.lastValues = kept;
+    this.lastLayout = plain.layout;
   }
 
   /** True while copy mode pays: a large table, most of whose keys changed since the last completed checkpoint. */
@@ -540,7 +603,7 @@ const COPY_CHECK_EVERY = 4096;
  * tracked for 600 ms, with this for 250 ms).
  */
 const FULL_WHEN_PROJECTED = 0.25;
-/** In copy mode, every this many snapshots the table tracks changes again for one interval. */
+/** In copy mode, while copies cannot be compared, every this many snapshots the table tracks changes again for one interval. */
 const REMEASURE_EVERY = 8;
 
 /**

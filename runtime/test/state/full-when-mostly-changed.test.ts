@@ -32,6 +32,10 @@ function counters() {
     backend.currentKey = key;
     count.update({ n: 1 });
   };
+  const addKey = (key: number) => {
+    backend.currentKey = key;
+    count.update(1);
+  };
   const countOf = (key: number) => {
     backend.currentKey = key;
     return count.value();
@@ -46,7 +50,7 @@ function counters() {
     state.checkpointComplete(id);
     return { mode: snapshot.mode, entries };
   };
-  return { bump, checkpoint, setObject, values, table, countOf };
+  return { bump, checkpoint, setObject, values, table, countOf, addKey };
 }
 
 describe("a snapshot of state that mostly changed", () => {
@@ -55,38 +59,43 @@ describe("a snapshot of state that mostly changed", () => {
     bump(KEYS);
     assert.deepEqual(checkpoint(1), { mode: "full", entries: KEYS }); // the first has no base
     bump(KEYS * 0.1);
-    assert.deepEqual(checkpoint(2), { mode: "incremental", entries: KEYS * 0.1 });
+    // Copied at the first mark and compared at the second: few changed, so changes are tracked
+    // from this (full) snapshot on.
+    assert.deepEqual(checkpoint(2), { mode: "full", entries: KEYS });
+    bump(KEYS * 0.1);
+    assert.deepEqual(checkpoint(3), { mode: "incremental", entries: KEYS * 0.1 });
     bump(KEYS * 0.4);
-    assert.deepEqual(checkpoint(3), { mode: "incremental", entries: KEYS * 0.4 });
+    assert.deepEqual(checkpoint(4), { mode: "incremental", entries: KEYS * 0.4 });
     bump(KEYS * 0.9);
     // An incremental record of 90% of the keys would be compacted into a base soon after: full instead.
-    assert.deepEqual(checkpoint(4), { mode: "full", entries: KEYS });
+    assert.deepEqual(checkpoint(5), { mode: "full", entries: KEYS });
   });
 
-  it("stops tracking a large table of numbers whose keys mostly change (copy mode), and measures again every 8 snapshots", () => {
+  it("keeps a large table of numbers whose keys mostly change in copy mode, comparing each copy with the last, and tracks from the mark where few changed", () => {
     const { bump, checkpoint, values, table } = counters();
     bump(KEYS);
     checkpoint(1);
+    // Copy mode from the first mark: no change is tracked (no box per value), so every snapshot
+    // is full, and each is the state at its mark even when keys change while it is read.
+    assert.equal(table().tracker.tracking, false);
     bump(KEYS * 0.9);
     assert.deepEqual(checkpoint(2), { mode: "full", entries: KEYS });
-    // Copy mode: no change is tracked (no box per value), so every snapshot is full, and each is
-    // the state at its mark even when keys change while it is read.
-    assert.equal(table().tracker.tracking, false);
-    bump(KEYS * 0.1);
+    assert.equal(table().tracker.tracking, false, "90% changed since the last copy: still copy mode");
+    bump(KEYS);
     const before = values();
     const { read, taken } = checkpointWhileChanging(3, () => bump(KEYS));
     assert.equal(read.mode, "full");
     assert.deepEqual(taken, before, "the copy holds the values at the mark");
-    for (let id = 4; id <= 9; id++) {
-      bump(KEYS * 0.1);
+    for (let id = 4; id <= 12; id++) {
+      bump(KEYS * 0.6);
       assert.deepEqual(checkpoint(id), { mode: "full", entries: KEYS });
+      assert.equal(table().tracker.tracking, false, `checkpoint ${id}: no remeasure while copies compare`);
     }
-    // The 8th snapshot in copy mode tracks again (a full one); with few changes after it, incremental.
     bump(KEYS * 0.1);
-    assert.deepEqual(checkpoint(10), { mode: "full", entries: KEYS });
-    assert.equal(table().tracker.tracking, true);
+    assert.deepEqual(checkpoint(13), { mode: "full", entries: KEYS });
+    assert.equal(table().tracker.tracking, true, "10% changed since the last copy: tracked from this mark");
     bump(KEYS * 0.1);
-    assert.deepEqual(checkpoint(11), { mode: "incremental", entries: KEYS * 0.1 });
+    assert.deepEqual(checkpoint(14), { mode: "incremental", entries: KEYS * 0.1 });
 
     function checkpointWhileChanging(id: number, change: () => void) {
       const snapshot = state().snapshot(id, "incremental");
@@ -99,7 +108,34 @@ describe("a snapshot of state that mostly changed", () => {
     }
   });
 
-  it("copies the first full snapshot of a large table of numbers at the mark, as columns, and tracks changes from there", () => {
+  it("tracks from the next mark when a copy cannot be compared with the last (keys were added), and remeasures every 8 snapshots in copy mode", () => {
+    const { bump, checkpoint, table, addKey } = counters();
+    bump(KEYS);
+    checkpoint(1);
+    addKey(KEYS);
+    bump(KEYS);
+    // A key was added: the copies list different keys by position, so nothing is known of what changed.
+    assert.deepEqual(checkpoint(2), { mode: "full", entries: KEYS + 1 });
+    assert.equal(table().tracker.tracking, true);
+    bump(KEYS);
+    assert.deepEqual(checkpoint(3), { mode: "full", entries: KEYS + 1 }); // tracked: most changed, copy mode
+    assert.equal(table().tracker.tracking, false);
+    for (let id = 4; id <= 10; id++) {
+      addKey(KEYS + id);
+      bump(KEYS * 0.1);
+      checkpoint(id);
+      assert.equal(table().tracker.tracking, false, `checkpoint ${id}: in copy mode`);
+    }
+    // The 8th snapshot in copy mode tracks again (a full one); with few changes after it, incremental.
+    addKey(KEYS + 11);
+    bump(KEYS * 0.1);
+    assert.equal(checkpoint(11).mode, "full");
+    assert.equal(table().tracker.tracking, true);
+    bump(KEYS * 0.1);
+    assert.deepEqual(checkpoint(12), { mode: "incremental", entries: KEYS * 0.1 });
+  });
+
+  it("copies the first full snapshot of a large table of numbers at the mark, as columns, and compares the next copy with it", () => {
     const { bump, checkpoint, values, table } = counters();
     bump(KEYS);
     const before = values();
@@ -117,26 +153,31 @@ describe("a snapshot of state that mostly changed", () => {
     assert.deepEqual(taken, before, "`keyed` yields the same copy");
     snapshot.release();
     state().checkpointComplete(1);
-    assert.equal(table().tracker.tracking, true);
+    assert.equal(table().tracker.tracking, false, "copy mode on probation");
     bump(KEYS * 0.1);
-    assert.deepEqual(checkpoint(2), { mode: "incremental", entries: KEYS * 0.1 });
+    assert.deepEqual(checkpoint(2), { mode: "full", entries: KEYS });
+    assert.equal(table().tracker.tracking, true, "few changed since the first copy: tracked from the second mark");
+    bump(KEYS * 0.1);
+    assert.deepEqual(checkpoint(3), { mode: "incremental", entries: KEYS * 0.1 });
   });
 
   it("unboxes the tracked values in place when it enters copy mode: reads take the plain path and see the same values", () => {
     const { bump, checkpoint, countOf, values, table } = counters();
     bump(KEYS);
     checkpoint(1);
-    bump(KEYS * 0.9); // boxed: tracked since checkpoint 1
-    checkpoint(2);
+    bump(KEYS * 0.1);
+    checkpoint(2); // few changed since the first copy: tracked from here
+    bump(KEYS * 0.9); // boxed: tracked since checkpoint 2
+    checkpoint(3);
     assert.equal(table().tracker.tracking, false, "copy mode");
     assert.equal(table().watch, 0, "no boxes left: reads need not look for them");
     assert.ok([...values().values()].every((v) => typeof v === "number"));
-    assert.equal(countOf(0), 2);
-    assert.equal(countOf(KEYS - 1), 1);
-    bump(KEYS * 0.5);
     assert.equal(countOf(0), 3);
     assert.equal(countOf(KEYS - 1), 1);
-    assert.deepEqual(checkpoint(3), { mode: "full", entries: KEYS });
+    bump(KEYS * 0.5);
+    assert.equal(countOf(0), 4);
+    assert.equal(countOf(KEYS - 1), 1);
+    assert.deepEqual(checkpoint(4), { mode: "full", entries: KEYS });
     assert.ok([...values().values()].every((v) => typeof v === "number"));
   });
 
@@ -144,15 +185,18 @@ describe("a snapshot of state that mostly changed", () => {
     const { bump, checkpoint, countOf, table } = counters();
     bump(KEYS);
     checkpoint(1);
+    bump(KEYS * 0.1);
+    checkpoint(2); // few changed since the first copy: tracked from here
+    assert.equal(table().tracker.tracking, true);
     bump(KEYS * 0.7); // tracked, boxed, until more than half changed (checked every 4096 writes)
     assert.equal(table().tracker.tracking, false, "copy mode before the next mark");
     assert.equal(table().watch, 0, "no boxes left");
-    assert.equal(countOf(0), 2);
+    assert.equal(countOf(0), 3);
     assert.equal(countOf(KEYS * 0.7 - 1), 2);
     assert.equal(countOf(KEYS * 0.7), 1);
     bump(KEYS);
-    assert.deepEqual(checkpoint(2), { mode: "full", entries: KEYS });
-    assert.equal(countOf(0), 3);
+    assert.deepEqual(checkpoint(3), { mode: "full", entries: KEYS });
+    assert.equal(countOf(0), 4);
     assert.equal(countOf(KEYS - 1), 2);
   });
 
