@@ -65,6 +65,7 @@ async function incrementalVsFull(): Promise<{
     const fullMs = await timed(); // each shard's first snapshot is full
     source.release();
     await waitFor(KEYS + changed);
+    // Full: the table's first copy put it in copy mode; this copy, compared with it, sends it to tracking.
     const firstIncrementalMs = await timed();
     source.release();
     await waitFor(KEYS + 2 * changed);
@@ -140,16 +141,17 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * - the figure of record: separate runs of 100M records, each in a fresh process (as a user runs
  *   a job), in alternating pairs; each side's median, and the median of the pairs' ratios. A run
  *   holds about nine checkpoint intervals: the cost of checkpointing as a running job pays it,
- *   not mostly the first checkpoint's one-off costs (its copy's buffers faulted in, its tracked
- *   interval, the recompilation after it: 150-300 ms), as 40M records (3.5 s, three
- *   checkpoints) measured once the record path got faster;
+ *   not mostly the first checkpoint's one-off costs (its copy's memory faulted in, about 80 ms;
+ *   until copy mode began comparing copies, a tracked interval and a recompilation too, about
+ *   300 ms), as 40M records (3.5 s, three checkpoints) measured once the record path got faster;
  * - one long run in alternating phases of 4 s, none then a checkpoint every second
  *   (alternatingThroughput): the cost of checkpointing with the record path's code as it is,
- *   machine drift cancelled. It reads higher than separate runs: the process's first job compiles
- *   its record path once, fast, where the deoptimizations of a first checkpoint (or a second job)
- *   leave a slower compilation for the rest of the process, phases without checkpoints included.
- * Then the time of an incremental checkpoint when 1% of the keys changed against a full one (the
- * second incremental one of the run; the first is printed besides); and
+ *   machine drift cancelled. Until the record path loaded its state a chunk at a time (session
+ *   8) this read higher than separate runs: the deoptimizations of a first checkpoint left a
+ *   slower compilation for the rest of the process, phases without checkpoints included.
+ * Then the time of an incremental checkpoint when 1% of the keys changed (the run's third
+ * checkpoint; the second, printed besides, is full: the table's second copy is what tells it
+ * few keys change) against the first, full one; and
  * the time from SIGKILL of a `keyflow run --state-dir` process to its restart processing records
  * again.
  */
@@ -211,7 +213,7 @@ export async function checkpointsBenchmark(runs: number): Promise<object> {
   const firstIncrementalMs = median(times.map((t) => t.firstIncrementalMs));
   const incrementalMs = median(times.map((t) => t.incrementalMs));
   console.log(
-    `full checkpoint, 1M keys ${fullMs.toFixed(0)} ms; incremental, 1% changed ${incrementalMs.toFixed(0)} ms (the first of the process ${firstIncrementalMs.toFixed(0)} ms)`,
+    `full checkpoint, 1M keys ${fullMs.toFixed(0)} ms; incremental, 1% changed ${incrementalMs.toFixed(0)} ms (the process's second checkpoint, full since the table starts in copy mode and its second copy decides: ${firstIncrementalMs.toFixed(0)} ms)`,
   );
   const recovery = await recoverySeconds();
   console.log(`SIGKILL to processing again, ~1M keys: ${recovery.toFixed(2)} s`);
