@@ -51,9 +51,10 @@ export class NumberKeyMap<V> implements ReadonlyMap<unknown, V> {
   /**
    * Changes whenever a number key is added or removed or the table grows, so while it stays the
    * same, `copyNumbers` lists the same keys in the same order and two copies compare by position.
+   * Undefined while other keys are held (strings, tuples, NaN): their order is not counted.
    */
-  get layout(): number {
-    return this.moves;
+  get layout(): number | undefined {
+    return this.others.size > 0 ? undefined : this.moves;
   }
 
   get(key: unknown): V | undefined {

@@ -408,8 +408,9 @@ export class StateTable<V> {
           return read;
         }
       }
-      // The first full snapshot of a large table: copied too, so nothing needs copy-on-write while it is written and its writer may
-      // encode it on another thread. Copy mode then begins on probation: the next mark's copy,
+      // The first full snapshot of a large table: copied too, so nothing needs copy-on-write while
+      // it is written and its writer may encode it on another thread. Copy mode then begins on
+      // probation: the next mark's copy,
       // compared with this one, says whether most keys changed (stay) or few did (track from
       // there). A table that tracked from here instead would pay a tracked interval (a box per
       // write, the record path recompiled twice: about 300 ms on the checkpoints benchmark's
@@ -498,13 +499,14 @@ export class StateTable<V> {
    */
   private compareWithLastCopy(plain: NumberKeyMap<V | Boxed<V>>, values: ArrayLike<unknown>): void {
     this.changedSinceCopy = -1;
-    if (!(values instanceof Float64Array)) {
+    const layout = plain.layout;
+    if (!(values instanceof Float64Array) || layout === undefined) {
       this.lastValues = undefined;
       return;
     }
     const last = this.lastValues;
     const n = values.length;
-    if (last !== undefined && last.length === n && this.lastLayout === plain.layout) {
+    if (last !== undefined && last.length === n && this.lastLayout === layout) {
       let changed = 0;
       for (let i = 0; i < n; i++) {
         const now = values[i] as number;
@@ -521,7 +523,7 @@ export class StateTable<V> {
     kept = new Float64Array(kept.buffer, 0, n);
     kept.set(values);
     this.lastValues = kept;
-    this.lastLayout = plain.layout;
+    this.lastLayout = layout;
   }
 
   /** True while copy mode pays: a large table, most of whose keys changed since the last completed checkpoint. */

@@ -159,4 +159,30 @@ describe("NumberKeyMap", () => {
     );
     assert.equal(map.size, 100);
   });
+
+  it("changes its layout when number keys are added or removed or the table grows, not when values change; none while it holds other keys", () => {
+    const map = new NumberKeyMap<number>();
+    for (let k = 0; k < 10; k++) map.set(k, k);
+    const filled = map.layout;
+    const keys = new Float64Array(10);
+    const values = new Float64Array(10);
+    map.copyNumbers(keys, values);
+    for (let k = 0; k < 10; k++) map.set(k, k * 2);
+    assert.equal(map.layout, filled, "updates keep every key where it was");
+    const again = new Float64Array(10);
+    map.copyNumbers(again, values);
+    assert.deepEqual(again, keys, "so two copies list the keys in the same order");
+    map.set(10, 10);
+    assert.notEqual(map.layout, filled, "an insert");
+    const inserted = map.layout;
+    map.delete(3);
+    assert.notEqual(map.layout, inserted, "a delete");
+    const deleted = map.layout;
+    for (let k = 100; k < 200; k++) map.set(k, k); // grows
+    assert.ok((map.layout as number) > (deleted as number) + 100, "inserts and growth");
+    map.set("a", 1);
+    assert.equal(map.layout, undefined, "a string key: positions say nothing");
+    map.delete("a");
+    assert.equal(typeof map.layout, "number");
+  });
 });
