@@ -96,7 +96,7 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
     let changed = 0;
     let keys = 0;
     for (const table of this.tables.values()) {
-      changed += table.tracker.changedKeys();
+      changed += table.changedKeys();
       keys += table.size;
     }
     return { changed, keys };
@@ -130,8 +130,12 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
     return sizes;
   }
 
+  prepare(checkpointId: number): void {
+    for (const table of this.tables.values()) table.prepare(checkpointId);
+  }
+
   get hasBase(): boolean {
-    for (const table of this.tables.values()) if (!table.tracker.hasBase) return false;
+    for (const table of this.tables.values()) if (!table.hasBase) return false;
     return true;
   }
 
@@ -175,7 +179,7 @@ export class KeyedStateBackend implements CurrentKey, KeyedStatePart {
   }
 
   checkpointComplete(checkpointId: number): void {
-    for (const table of this.tables.values()) table.tracker.complete(checkpointId);
+    for (const table of this.tables.values()) table.checkpointComplete(checkpointId);
   }
 
   owns(name: string): boolean {

@@ -8,6 +8,11 @@ import type { ColumnarKeyed, KeyedStateEntry } from "./snapshot.js";
  * part that owns their state name.
  */
 export interface KeyedStatePart {
+  /**
+   * Checkpoint `checkpointId`'s mark comes next: a part that copies its state at the mark copies
+   * now, so that `hasBase` and `changes` can tell what the copy found. Optional.
+   */
+  prepare?(checkpointId: number): void;
   /** True when this part can snapshot incrementally (see ChangeTracker.hasBase). */
   readonly hasBase: boolean;
   /**

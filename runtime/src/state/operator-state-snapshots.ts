@@ -79,6 +79,7 @@ export class OperatorStateSnapshots implements Snapshotable {
 
   snapshot(checkpointId: number, requested: SnapshotMode): OperatorSnapshot {
     const { keyed, list } = this.options;
+    for (const part of keyed) part.prepare?.(checkpointId);
     const mode =
       requested === "incremental" && keyed.every((part) => part.hasBase && !mostlyChanged(part))
         ? "incremental"

@@ -96,8 +96,18 @@ export class StateTable<V> {
    */
   private lastValues: Float64Array | undefined;
   private lastLayout = -1;
+  /** The checkpoint the last copy was taken for, and whether it completed (then it can be a base). */
+  private lastCopyId = -1;
+  private lastCopyCompleted = false;
   /** Keys whose value differs between the last two copies; -1 when they could not be compared. */
   private changedSinceCopy = -1;
+  /**
+   * Those keys with their values now, when the last copy was a completed checkpoint's: an
+   * incremental snapshot taken by comparison. Undefined otherwise.
+   */
+  private differing: CopiedRead<Stored<V>> | undefined;
+  /** The copy `prepare` took for the mark of checkpoint `id` (undefined read: the table could not be copied). */
+  private prepared: { id: number; read: CopiedRead<Stored<V>> | undefined } | undefined;
   private readonly codec: ValueCodec | undefined;
   /**
    * The tracker's flags where the hottest paths read them in one load: 0 before checkpoints
@@ -381,25 +391,37 @@ export class StateTable<V> {
     const plain = this.plain;
     this.markedBefore = this.markedAt;
     this.markedAt = this.clock.now();
-    if (plain !== undefined && mode === "full") {
-      if (this.copying) {
-        const read = this.copy(plain);
-        if (read !== undefined) {
-          const changed = this.changedSinceCopy;
-          if (changed >= 0 ? changed > FULL_WHEN_CHANGED * plain.size : this.copiesLeft-- > 0) {
-            if (changed >= 0) this.copiesLeft = REMEASURE_EVERY - 1; // measured: as good as a remeasure
-            return read;
-          }
-          // Few keys changed (or a remeasure is due): track changes from this mark, so the next
-          // snapshot can be incremental; this one is the copy.
-          this.copying = false;
-          this.lastValues = undefined;
-          this.tracker.mark(checkpointId, mode).release();
+    const prepared = this.prepared?.id === checkpointId ? this.prepared : undefined;
+    this.prepared = undefined;
+    if (plain !== undefined && this.copying && (prepared !== undefined || mode === "full")) {
+      const copied = prepared !== undefined ? prepared.read : this.copy(plain, checkpointId);
+      if (copied !== undefined) {
+        let read = copied;
+        const differing = this.differing;
+        if (mode === "incremental" && differing !== undefined) {
+          // Compared with the last completed checkpoint's copy: only what differs is written.
+          this.differing = undefined;
+          giveBackBuffer((copied.keys as Float64Array).buffer);
+          giveBackBuffer((copied.values as unknown as Float64Array).buffer);
+          read = differing;
+        } else this.dropDiffering();
+        const changed = this.changedSinceCopy;
+        if (changed >= 0 ? changed > FULL_WHEN_CHANGED * plain.size : this.copiesLeft-- > 0) {
+          if (changed >= 0) this.copiesLeft = REMEASURE_EVERY - 1; // measured: as good as a remeasure
           return read;
         }
+        // Few keys changed (or a remeasure is due): track changes from this mark, so the next
+        // snapshot can be incremental; this one is the copy (or its comparison).
         this.copying = false;
-      } else if (this.mostlyChanged(plain)) {
-        const read = this.copy(plain);
+        this.lastValues = undefined;
+        this.tracker.mark(checkpointId, mode).release();
+        return read;
+      }
+      this.copying = false;
+    }
+    if (plain !== undefined && mode === "full") {
+      if (this.mostlyChanged(plain)) {
+        const read = this.copy(plain, checkpointId);
         if (read !== undefined) {
           this.tracker.stop();
           this.copying = true;
@@ -410,13 +432,13 @@ export class StateTable<V> {
       }
       // The first full snapshot of a large table: copied too, so nothing needs copy-on-write while
       // it is written and its writer may encode it on another thread. Copy mode then begins on
-      // probation: the next mark's copy,
-      // compared with this one, says whether most keys changed (stay) or few did (track from
-      // there). A table that tracked from here instead would pay a tracked interval (a box per
-      // write, the record path recompiled twice: about 300 ms on the checkpoints benchmark's
-      // million keys) only to learn what the comparison tells for a few ms.
+      // probation: the next mark's copy, compared with this one, says whether most keys changed
+      // (stay) or few did (that snapshot holds what differs; track from there). A table that
+      // tracked from here instead would pay a tracked interval (a box per write, the record path
+      // recompiled twice: about 300 ms on the checkpoints benchmark's million keys) only to learn
+      // what the comparison tells for a few ms.
       if (!this.tracker.tracking && !this.tracker.reading && plain.size >= COPY_MODE_MIN_KEYS) {
-        const read = this.copy(plain);
+        const read = this.copy(plain, checkpointId);
         if (read !== undefined) {
           this.copying = true;
           this.copiesLeft = 0;
@@ -476,7 +498,8 @@ export class StateTable<V> {
   }
 
   /** copyOf, noting whether boxes remain in the table (see `mayHoldBoxes`). */
-  private copy(plain: NumberKeyMap<V | Boxed<V>>): CopiedRead<Stored<V>> | undefined {
+  private copy(plain: NumberKeyMap<V | Boxed<V>>, checkpointId: number): CopiedRead<Stored<V>> | undefined {
+    this.dropDiffering();
     if (this.uncopyable) return undefined;
     const copied = copyOf(plain);
     if (copied === undefined) {
@@ -484,7 +507,7 @@ export class StateTable<V> {
       this.lastValues = undefined;
       return undefined;
     }
-    this.compareWithLastCopy(plain, copied.read.values);
+    this.compareWithLastCopy(plain, copied.read, checkpointId);
     if (this.mayHoldBoxes !== copied.boxed) {
       this.mayHoldBoxes = copied.boxed;
       this.refreshWatch();
@@ -494,13 +517,20 @@ export class StateTable<V> {
 
   /**
    * Counts the values that differ from the last copy's (`changedSinceCopy`; -1 when the map's
-   * layout changed since, or a copy was not all numbers), then keeps these for the next. One
-   * pass over both, about 3 ms a million keys.
+   * layout changed since, or a copy was not all numbers); when that copy was a completed
+   * checkpoint's, also gathers those keys and values (`differing`: an incremental snapshot with
+   * no tracking at all). Then keeps this copy's values for the next. A pass or two over both,
+   * about 3 ms a million keys.
    */
-  private compareWithLastCopy(plain: NumberKeyMap<V | Boxed<V>>, values: ArrayLike<unknown>): void {
+  private compareWithLastCopy(
+    plain: NumberKeyMap<V | Boxed<V>>,
+    read: CopiedRead<Stored<V>>,
+    checkpointId: number,
+  ): void {
     this.changedSinceCopy = -1;
     const layout = plain.layout;
-    if (!(values instanceof Float64Array) || layout === undefined) {
+    const { keys, values } = read;
+    if (!(values instanceof Float64Array) || !(keys instanceof Float64Array) || layout === undefined) {
       this.lastValues = undefined;
       return;
     }
@@ -508,12 +538,25 @@ export class StateTable<V> {
     const n = values.length;
     if (last !== undefined && last.length === n && this.lastLayout === layout) {
       let changed = 0;
-      for (let i = 0; i < n; i++) {
-        const now = values[i] as number;
-        const before = last[i] as number;
-        if (now !== before && !(Number.isNaN(now) && Number.isNaN(before))) changed++;
-      }
+      for (let i = 0; i < n; i++) if (differs(values[i] as number, last[i] as number)) changed++;
       this.changedSinceCopy = changed;
+      if (this.lastCopyCompleted) {
+        // Same layout: the same keys, none deleted, so the differing values are all the changes.
+        const changedKeys = takeFloat64Array(changed);
+        const changedValues = takeFloat64Array(changed);
+        let at = 0;
+        for (let i = 0; i < n; i++) {
+          if (differs(values[i] as number, last[i] as number)) {
+            changedKeys[at] = keys[i] as number;
+            changedValues[at++] = values[i] as number;
+          }
+        }
+        this.differing = new CopiedRead<Stored<V>>(
+          changedKeys,
+          changedValues as unknown as ArrayLike<Stored<V>>,
+          "incremental",
+        );
+      }
     }
     // Room to grow, so a table that gained keys does not fault in fresh memory at every mark.
     let kept = last;
@@ -524,6 +567,46 @@ export class StateTable<V> {
     kept.set(values);
     this.lastValues = kept;
     this.lastLayout = layout;
+    this.lastCopyId = checkpointId;
+    this.lastCopyCompleted = false;
+  }
+
+  /** Gives the buffers of an incremental read by comparison that was not used back. */
+  private dropDiffering(): void {
+    const differing = this.differing;
+    if (differing === undefined) return;
+    this.differing = undefined;
+    giveBackBuffer((differing.keys as Float64Array).buffer);
+    giveBackBuffer((differing.values as unknown as Float64Array).buffer);
+  }
+
+  /**
+   * Checkpoint `checkpointId`'s mark comes next: in copy mode, copies now, so that `hasBase` and
+   * `changedKeys` can tell what the comparison with the last copy found (the operator chooses
+   * between a full and an incremental snapshot from them).
+   */
+  prepare(checkpointId: number): void {
+    const plain = this.plain;
+    this.prepared = undefined;
+    if (plain === undefined || !this.copying) return;
+    this.prepared = { id: checkpointId, read: this.copy(plain, checkpointId) };
+  }
+
+  /** True when the next snapshot can be incremental: tracked from a completed checkpoint, or compared with one's copy. */
+  get hasBase(): boolean {
+    return this.tracker.hasBase || (this.prepared !== undefined && this.differing !== undefined);
+  }
+
+  /** About how many keys changed since the last completed checkpoint (see ChangeTracker.changedKeys). */
+  changedKeys(): number {
+    if (this.prepared !== undefined && this.differing !== undefined) return this.changedSinceCopy;
+    return this.tracker.changedKeys();
+  }
+
+  /** Checkpoint `checkpointId` is durable: its changes need not be written again, and its copy can be a base. */
+  checkpointComplete(checkpointId: number): void {
+    this.tracker.complete(checkpointId);
+    if (checkpointId === this.lastCopyId) this.lastCopyCompleted = true;
   }
 
   /** True while copy mode pays: a large table, most of whose keys changed since the last completed checkpoint. */
@@ -656,4 +739,9 @@ function copyOf<V>(plain: NumberKeyMap<V | Boxed<V>>): { read: CopiedRead<Stored
 
 function unbox<V>(stored: V | Boxed<V> | undefined): V | undefined {
   return stored instanceof Boxed ? stored.value : stored;
+}
+
+/** Two copied values differ (NaN equals NaN here; -0 equals 0, as keys compare). */
+function differs(now: number, before: number): boolean {
+  return now !== before && !(Number.isNaN(now) && Number.isNaN(before));
 }

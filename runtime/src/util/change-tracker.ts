@@ -324,18 +324,19 @@ export interface SnapshotRead<V> {
 }
 
 /**
- * A full snapshot taken by copying a Map's keys and values at the mark: for values that never
- * change in place (numbers, strings), so the copy is the state at the mark and nothing needs
- * copy-on-write while it is read.
+ * A snapshot taken by copying a Map's keys and values at the mark: for values that never change
+ * in place (numbers, strings), so the copy is the state at the mark and nothing needs
+ * copy-on-write while it is read. Full, or incremental when it holds only the keys whose values
+ * differ from the last completed checkpoint's (a comparison of copies: never a deleted key).
  */
 export class CopiedRead<V> implements SnapshotRead<V> {
-  readonly mode = "full" as const;
   private released = false;
   constructor(
     /** The keys at the mark, owned by the read (a Float64Array when all are numbers). */
     readonly keys: ArrayLike<unknown>,
     /** Their values, in the same order. */
     readonly values: ArrayLike<V>,
+    readonly mode: SnapshotMode = "full",
   ) {}
 
   *entries<E>(entry: (key: unknown, value: V | Absent) => E): Generator<E, void, undefined> {
