@@ -518,8 +518,8 @@ export class StateTable<V> {
   /**
    * Counts the values that differ from the last copy's (`changedSinceCopy`; -1 when the map's
    * layout changed since, or a copy was not all numbers); when that copy was a completed
-   * checkpoint's, also gathers those keys and values (`differing`: an incremental snapshot with
-   * no tracking at all). Then keeps this copy's values for the next. A pass or two over both,
+   * checkpoint's and few differ, also gathers those keys and values (`differing`: an incremental
+   * snapshot with no tracking at all). Then keeps this copy's values for the next. A pass or two over both,
    * about 3 ms a million keys.
    */
   private compareWithLastCopy(
@@ -540,7 +540,9 @@ export class StateTable<V> {
       let changed = 0;
       for (let i = 0; i < n; i++) if (differs(values[i] as number, last[i] as number)) changed++;
       this.changedSinceCopy = changed;
-      if (this.lastCopyCompleted) {
+      // Only when few changed: else the snapshot is full anyway (FULL_WHEN_CHANGED), and
+      // gathering most of the table again would cost a pass and two more arrays at every mark.
+      if (this.lastCopyCompleted && changed <= FULL_WHEN_CHANGED * n) {
         // Same layout: the same keys, none deleted, so the differing values are all the changes.
         const changedKeys = takeFloat64Array(changed);
         const changedValues = takeFloat64Array(changed);
