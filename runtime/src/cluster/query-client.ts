@@ -1,20 +1,10 @@
-import type { JobDefinition } from "@keyflow/functions-sdk";
 import { StateQueryError } from "../query/errors.js";
 import type { QueryReply, StateQuery } from "../query/state-query.js";
 import { ReplyQueryClient, type StateQueryClient } from "../query/state-query-client.js";
-import { jobIdFromName } from "../transport/job-subjects.js";
-import { connectNats, isNoResponders } from "../transport/nats-connection.js";
+import { isNoResponders } from "../transport/nats-connection.js";
+import { connectJobClient, type JobClientOptions } from "./job-client.js";
 
-export interface QueryClientOptions {
-  /** NATS URL (several comma-separated for a NATS cluster). */
-  readonly natsUrl: string;
-  /** The job: its id (`--job-id`, default the job name with "_" for characters a subject cannot hold), or its definition. */
-  readonly job: string | JobDefinition;
-  /** Longest wait for an answer, in ms. Default 5000. */
-  readonly timeoutMs?: number;
-  /** Longest wait for NATS when connecting, in ms. Default 2000. */
-  readonly connectTimeoutMs?: number;
-}
+export type QueryClientOptions = JobClientOptions;
 
 /** A StateQueryClient of a cluster job, with its own NATS connection. */
 export interface ClusterQueryClient extends StateQueryClient {
@@ -39,14 +29,7 @@ export interface ClusterQueryClient extends StateQueryClient {
  * subject); a key whose node is down or slow, after `timeoutMs`.
  */
 export async function queryClient(options: QueryClientOptions): Promise<ClusterQueryClient> {
-  const jobId = typeof options.job === "string" ? options.job : jobIdFromName(options.job.name);
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const link = await connectNats({
-    url: options.natsUrl,
-    jobId,
-    timeoutMs: options.connectTimeoutMs ?? 2_000,
-    name: `keyflow ${jobId} query client`,
-  });
+  const { jobId, link, timeoutMs } = await connectJobClient(options, "query client");
   const subject = link.subjects.query;
   const send = async (query: StateQuery): Promise<QueryReply> => {
     try {

@@ -1,18 +1,11 @@
-import type { JobDefinition } from "@keyflow/functions-sdk";
 import type { JobStatus } from "../coordinator/job-status.js";
-import { jobIdFromName } from "../transport/job-subjects.js";
-import { connectNats, isNoResponders } from "../transport/nats-connection.js";
+import { isNoResponders } from "../transport/nats-connection.js";
 import { StatusUnreachableError } from "./errors.js";
+import { connectJobClient, type JobClientOptions } from "./job-client.js";
 
-export interface ClusterStatusOptions {
-  /** NATS URL (several comma-separated for a NATS cluster). */
-  readonly natsUrl: string;
-  /** The job: its id (`--job-id`, default the job name with "_" for characters a subject cannot hold), or its definition. */
-  readonly job: string | JobDefinition;
+export interface ClusterStatusOptions extends JobClientOptions {
   /** Longest wait for node 0's answer, in ms. Default 5000. */
   readonly timeoutMs?: number;
-  /** Longest wait for NATS when connecting, in ms. Default 2000. */
-  readonly connectTimeoutMs?: number;
 }
 
 /**
@@ -26,14 +19,7 @@ export interface ClusterStatusOptions {
  * ```
  */
 export async function clusterStatus(options: ClusterStatusOptions): Promise<JobStatus> {
-  const jobId = typeof options.job === "string" ? options.job : jobIdFromName(options.job.name);
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const link = await connectNats({
-    url: options.natsUrl,
-    jobId,
-    timeoutMs: options.connectTimeoutMs ?? 2_000,
-    name: `keyflow ${jobId} status client`,
-  });
+  const { jobId, link, timeoutMs } = await connectJobClient(options, "status client");
   const subject = link.subjects.status;
   try {
     return await link.request<JobStatus>(subject, {}, timeoutMs);
